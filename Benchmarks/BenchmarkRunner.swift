@@ -1,0 +1,99 @@
+// rlhub — the performance harness behind `rlhub bench` / `make bench`.
+//
+// Every figure is measured in the same run as this machine's sgemm peak, so each entry states
+// its achieved GFLOP/s as a fraction of that peak. Times are medians of the timed repetitions.
+import Foundation
+import LM
+import Tensor
+
+/// One benchmark result, under a fixed name such as `lm.train_step.smollm2-135m`.
+public struct BenchmarkEntry: Codable, Sendable {
+    public var name: String
+    public var tokens_per_s: Double?
+    public var gflops: Double?
+    public var fraction_of_sgemm_peak: Double?
+    public var peak_rss_mib: Double
+    public var seconds: Double
+    public var detail: String
+}
+
+/// The whole report written by `rlhub bench --json FILE`.
+public struct BenchmarkReport: Codable, Sendable {
+    public var sgemm_gflops: Double
+    public var openblas_core: String
+    public var threads: Int
+    public var rlhub: String
+    public var date: String
+    public var entries: [String: BenchmarkEntry]
+}
+
+/// Runs the benchmark suites and prints one line per entry to stderr.
+public final class BenchmarkRunner {
+    public let suites: Set<String>
+    public private(set) var report: BenchmarkReport
+    let log: (String) -> Void
+
+    /// Suites: `sgemm`, `lm` (forward, train step, decode at every preset). Empty = all.
+    public init(suites: Set<String>, log: @escaping (String) -> Void) {
+        self.suites = suites
+        self.log = log
+        report = BenchmarkReport(
+            sgemm_gflops: 0, openblas_core: BLAS.coreName, threads: ComputeThreads.count,
+            rlhub: RLHubVersion.string, date: ISO8601DateFormatter().string(from: Date()), entries: [:])
+    }
+
+    func wants(_ suite: String) -> Bool { suites.isEmpty || suites.contains(suite) }
+
+    public func run() throws {
+        log("sgemm 2048³ …")
+        report.sgemm_gflops = SgemmProbe.medianGFLOPS(size: 2048, repeats: 7)
+        log(String(format: "sgemm_gflops %.1f (core %@, %d threads)", report.sgemm_gflops, report.openblas_core, report.threads))
+        if wants("lm") {
+            for preset in ["tiny", "smollm2-135m"] { try LMBenchmarks(runner: self, preset: preset).run() }
+        }
+    }
+
+    /// Records an entry computed from a median time and its FLOP and token counts.
+    func record(_ name: String, seconds: Double, flops: Double?, tokens: Int?, rss: Double, detail: String) {
+        let gflops = flops.map { $0 / seconds / 1e9 }
+        let entry = BenchmarkEntry(
+            name: name, tokens_per_s: tokens.map { Double($0) / seconds }, gflops: gflops,
+            fraction_of_sgemm_peak: gflops.map { $0 / report.sgemm_gflops }, peak_rss_mib: rss,
+            seconds: seconds, detail: detail)
+        report.entries[name] = entry
+        var line = String(format: "%-34@ %8.3f s", name as NSString, seconds)
+        if let t = entry.tokens_per_s { line += String(format: "  %9.1f tok/s", t) }
+        if let g = gflops, let f = entry.fraction_of_sgemm_peak { line += String(format: "  %7.1f GFLOP/s (%4.1f%% of sgemm)", g, 100 * f) }
+        line += String(format: "  peak RSS %.0f MiB", rss)
+        log(line)
+    }
+}
+
+/// Peak resident memory, resettable between entries (Linux `clear_refs` 5 resets VmHWM).
+enum PeakMemory {
+    static func reset() {
+        try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
+    }
+
+    /// VmHWM in MiB.
+    static func mib() -> Double {
+        guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+        for line in s.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            let kb = line.split(separator: " ").compactMap { Double($0) }.first ?? 0
+            return kb / 1024
+        }
+        return 0
+    }
+}
+
+/// Wall-clock seconds of `body`.
+func timed(_ body: () throws -> Void) rethrows -> Double {
+    let t0 = DispatchTime.now().uptimeNanoseconds
+    try body()
+    return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+}
+
+func median(_ xs: [Double]) -> Double {
+    let s = xs.sorted()
+    return s.isEmpty ? .nan : s[s.count / 2]
+}

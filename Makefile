@@ -1,0 +1,43 @@
+# rlhub — set-up, build, test, benchmark. `make test` and `make baseline` install what they need.
+SHELL := /bin/bash
+SWIFT ?= swift
+BIN := .build/release/rlhub
+# apt-get needs root: use sudo when not root (and sudo exists).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_PACKAGES := libopenblas-dev libsqlite3-dev libarchive-dev pkg-config
+PIP_PACKAGES := numpy safetensors gguf tokenizers jinja2 pytest
+PY_IMPORTS := numpy, safetensors, gguf, tokenizers, jinja2, pytest
+
+.PHONY: deps build test bench doctor clean
+
+## deps: install system libraries and the Python packages tests use as references (idempotent)
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "deps: installing$$missing"; \
+		$(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@python3 -c "import $(PY_IMPORTS)" 2>/dev/null || { \
+		echo "deps: pip install $(PIP_PACKAGES)"; \
+		python3 -m pip install -q $(PIP_PACKAGES) 2>&1 | grep -v "Running pip as the 'root' user" || true; }
+
+## build: release build of the rlhub binary and the test bundles
+build: deps
+	$(SWIFT) build -c release --build-tests 2>&1 | grep -vE "^\[[0-9]+/[0-9]+\] (Compiling|Write|Emitting)" ; exit $${PIPESTATUS[0]}
+
+## test: Swift tests (kernels, model, CLI) and the Python reference checks
+test: build
+	OPENBLAS_CORETYPE=$${OPENBLAS_CORETYPE:-$$($(BIN) doctor --coretype)} RLHUB_REQUIRE_REFERENCE=1 \
+		$(SWIFT) test -c release --skip-build 2>&1 | grep -vE "^(✔|◇|􀟈|􁁛) (Test|Suite) .* (started|passed)" ; \
+		status=$${PIPESTATUS[0]}; [ $$status = 0 ] || exit $$status
+	python3 -m pytest -q Tests/reference
+
+## bench: the performance harness (JSON in bench.json)
+bench: build
+	$(BIN) bench --json bench.json
+
+doctor: build
+	$(BIN) doctor
+
+clean:
+	rm -rf .build

@@ -1,0 +1,37 @@
+// swift-tools-version: 6.0
+// rlhub — reinforcement learning for language models, with a reproducible baselines hub.
+// Layers (arrows point down only): rlhub CLI → LM → Tensor → COpenBLAS. See ARCHITECTURE.md.
+import PackageDescription
+
+/// Release builds of numeric code: no exclusivity checks in hot loops.
+let numericFlags: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+
+let package = Package(
+    name: "rlhub",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "rlhub", targets: ["rlhub"]),
+        .library(name: "LM", targets: ["LM"]),
+        .library(name: "Tensor", targets: ["Tensor"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .target(name: "Tensor", dependencies: ["COpenBLAS"], swiftSettings: numericFlags),
+        .target(name: "LM", dependencies: ["Tensor"], swiftSettings: numericFlags),
+        .target(name: "Benchmarks", dependencies: ["LM", "Tensor"], path: "Benchmarks"),
+        .executableTarget(
+            name: "rlhub",
+            dependencies: [
+                "LM", "Tensor", "Benchmarks",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+        .testTarget(name: "LMTests", dependencies: ["LM", "Tensor"]),
+        .testTarget(name: "CLITests", dependencies: ["LM", "Tensor"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

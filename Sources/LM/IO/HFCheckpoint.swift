@@ -1,0 +1,165 @@
+// rlhub — model folders in Hugging Face layout: config.json, model.safetensors,
+// generation_config.json, tokenizer.json, tokenizer_config.json. transformers loads them as
+// LlamaForCausalLM without conversion (weights are F32, [out, in], HF names).
+import Foundation
+import Tensor
+
+/// A model with the tokenizer it was trained with.
+public struct LoadedModel: @unchecked Sendable {
+    public let model: LlamaModel
+    public let tokenizer: any Tokenizer
+    /// Where it came from (a folder path, `preset:NAME`, …).
+    public let source: String
+
+    public init(model: LlamaModel, tokenizer: any Tokenizer, source: String) {
+        self.model = model
+        self.tokenizer = tokenizer
+        self.source = source
+    }
+}
+
+/// Reads and writes Hugging Face model folders.
+public enum HFCheckpoint {
+    /// ChatML, as the task models use it (no default system prompt).
+    public static let chatMLTemplate =
+        "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+
+    /// Writes `loaded` to `folder` atomically: files go to a temporary sibling folder that is
+    /// renamed into place. `folder` must not exist or be an empty folder.
+    /// - Parameter extraFiles: more files to place in the folder (name → bytes).
+    public static func save(_ loaded: LoadedModel, to folder: String, extraFiles: [String: Data] = [:]) throws {
+        let fm = FileManager.default
+        let target = URL(fileURLWithPath: folder).standardizedFileURL
+        if fm.fileExists(atPath: target.path) {
+            let contents = (try? fm.contentsOfDirectory(atPath: target.path)) ?? ["?"]
+            guard contents.isEmpty else {
+                throw InputError(file: folder, message: "output folder exists and is not empty")
+            }
+            try fm.removeItem(at: target)
+        }
+        let parent = target.deletingLastPathComponent()
+        try fm.createDirectory(at: parent, withIntermediateDirectories: true)
+        let temp = parent.appendingPathComponent(".\(target.lastPathComponent).tmp-\(getpid())")
+        try? fm.removeItem(at: temp)
+        try fm.createDirectory(at: temp, withIntermediateDirectories: true)
+        do {
+            try writeFiles(loaded, into: temp.path)
+            for (name, data) in extraFiles { try data.write(to: temp.appendingPathComponent(name)) }
+            try fm.moveItem(at: temp, to: target)
+        } catch {
+            try? fm.removeItem(at: temp)
+            throw error
+        }
+    }
+
+    private static func writeFiles(_ loaded: LoadedModel, into dir: String) throws {
+        let model = loaded.model
+        let config = model.config
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(config).write(to: URL(fileURLWithPath: dir + "/config.json"))
+        var generation: [String: Any] = ["_from_model_config": true, "transformers_version": "4.46.0"]
+        if let b = config.bosTokenID { generation["bos_token_id"] = b }
+        if let e = config.eosTokenID { generation["eos_token_id"] = e }
+        if let p = config.padTokenID { generation["pad_token_id"] = p }
+        try JSONSerialization.data(withJSONObject: generation, options: [.prettyPrinted, .sortedKeys])
+            .write(to: URL(fileURLWithPath: dir + "/generation_config.json"))
+        let tensors = model.layout.entries.map { e in
+            (name: e.name, shape: e.shape,
+             data: UnsafeBufferPointer(start: model.parameters.pointer + e.offset, count: e.count))
+        }
+        try SafetensorsWriter.write(tensors, metadata: ["format": "pt"], to: dir + "/model.safetensors")
+        if let chars = loaded.tokenizer as? CharTokenizer {
+            try chars.huggingFaceJSON().write(to: URL(fileURLWithPath: dir + "/tokenizer.json"))
+            try chars.huggingFaceConfigJSON(chatTemplate: chatMLTemplate)
+                .write(to: URL(fileURLWithPath: dir + "/tokenizer_config.json"))
+        } else if let exporter = loaded.tokenizer as? any HuggingFaceTokenizerExport {
+            try exporter.writeHuggingFaceFiles(into: dir)
+        }
+    }
+
+    /// Loads a model folder; every problem is an ``InputError`` naming the file and field.
+    public static func load(folder: String) throws(InputError) -> LoadedModel {
+        let configPath = folder + "/config.json"
+        let config = try readConfig(configPath)
+        let model = LlamaModel(config: config)
+        let weightsPath = folder + "/model.safetensors"
+        guard FileManager.default.fileExists(atPath: weightsPath) else {
+            throw InputError(file: weightsPath, message: "missing (sharded checkpoints are not supported)")
+        }
+        let file = try SafetensorsFile(contentsOf: weightsPath)
+        var expected = Set<String>()
+        for entry in model.layout.entries {
+            expected.insert(entry.name)
+            guard let info = file.tensors[entry.name] else {
+                throw InputError(file: weightsPath, field: entry.name, message: "tensor missing")
+            }
+            guard info.shape == entry.shape else {
+                throw InputError(
+                    file: weightsPath, field: entry.name,
+                    message: "shape \(info.shape) does not match config.json (expected \(entry.shape))")
+            }
+            try file.copyFloats(
+                entry.name, into: UnsafeMutableBufferPointer(start: model.parameters.pointer + entry.offset, count: entry.count))
+        }
+        for name in file.names where !expected.contains(name) {
+            // A tied checkpoint may still carry lm_head.weight (a copy of the embedding).
+            if name == "lm_head.weight" && config.tieWordEmbeddings { continue }
+            if name.hasSuffix("rotary_emb.inv_freq") { continue }
+            throw InputError(file: weightsPath, field: name, message: "unexpected tensor for this config")
+        }
+        let tokenizer = try loadTokenizer(folder: folder, config: config)
+        return LoadedModel(model: model, tokenizer: tokenizer, source: folder)
+    }
+
+    /// Decodes and validates `config.json`.
+    public static func readConfig(_ path: String) throws(InputError) -> LlamaConfig {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw InputError(file: path, message: "cannot read file")
+        }
+        let config: LlamaConfig
+        do {
+            config = try JSONDecoder().decode(LlamaConfig.self, from: data)
+        } catch let DecodingError.keyNotFound(key, _) {
+            throw InputError(file: path, field: key.stringValue, message: "required field missing")
+        } catch let DecodingError.typeMismatch(_, context) {
+            throw InputError(file: path, field: context.codingPath.map(\.stringValue).joined(separator: "."), message: "wrong type")
+        } catch let DecodingError.valueNotFound(_, context) {
+            throw InputError(file: path, field: context.codingPath.map(\.stringValue).joined(separator: "."), message: "is null")
+        } catch {
+            throw InputError(file: path, message: "not valid JSON")
+        }
+        if let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+           let type = root["model_type"] as? String, type != "llama"
+        {
+            throw InputError(file: path, field: "model_type", message: "'\(type)' is not supported (only llama)")
+        }
+        try config.validate(file: path)
+        return config
+    }
+
+    /// The folder's tokenizer: rlhub's character tokenizer or a byte-level BPE `tokenizer.json`.
+    static func loadTokenizer(folder: String, config: LlamaConfig) throws(InputError) -> any Tokenizer {
+        let path = folder + "/tokenizer.json"
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw InputError(file: path, message: "missing: a model folder needs its tokenizer")
+        }
+        let tokenizer: any Tokenizer
+        if let chars = try? CharTokenizer.load(huggingFaceJSON: data, path: path) {
+            tokenizer = chars
+        } else {
+            throw InputError(file: path, field: "model", message: "not an rlhub character tokenizer")
+        }
+        guard tokenizer.vocabularySize <= config.vocabSize else {
+            throw InputError(
+                file: path, field: "model.vocab",
+                message: "\(tokenizer.vocabularySize) tokens exceed vocab_size \(config.vocabSize) of config.json")
+        }
+        return tokenizer
+    }
+}
+
+/// Tokenizers that can write their own Hugging Face files (`tokenizer.json`, `tokenizer_config.json`).
+public protocol HuggingFaceTokenizerExport {
+    func writeHuggingFaceFiles(into folder: String) throws
+}

@@ -1,0 +1,90 @@
+// rlhub — a Llama-style decoder: parameters in one flat arena, gradients beside them.
+import Foundation
+import Tensor
+
+/// The transformer's weights (and, once training starts, gradients) plus the fixed tables.
+///
+/// The numeric state has one owner — the training loop or the generator — so the class is
+/// `@unchecked Sendable` only to be handed between tasks, never used from two at once.
+public final class LlamaModel: @unchecked Sendable {
+    public let config: LlamaConfig
+    public let layout: ParameterLayout
+    /// All parameters, laid out by ``layout``.
+    public let parameters: FloatBuffer
+    /// Gradients with the same layout, allocated on first use.
+    public private(set) lazy var gradients = FloatBuffer(count: layout.totalCount)
+    /// Rotary tables for `max_position_embeddings` positions.
+    public let rope: RoPE
+    /// Saved activations of the last training forward pass (see LlamaTraining.swift).
+    var trainingStateStorage: TrainingState?
+    /// Buffers of the incremental (KV-cache) forward pass (see LlamaInference.swift).
+    var inferenceStorage: InferenceWorkspace?
+    var attentionShape: AttentionShape {
+        AttentionShape(heads: config.numAttentionHeads, kvHeads: config.numKeyValueHeads, headDim: config.headDim)
+    }
+
+    /// A model with all parameters zero (to be loaded into).
+    public init(config: LlamaConfig) {
+        self.config = config
+        layout = ParameterLayout(config: config)
+        parameters = FloatBuffer(count: layout.totalCount)
+        rope = RoPE(headDim: config.headDim, maxPositions: config.maxPositionEmbeddings, theta: config.ropeTheta)
+    }
+
+    /// A randomly initialised model, as HF's `_init_weights` does: matrices ~ N(0, initializer_range²),
+    /// norm gains 1. Each tensor draws from its own counter-based stream keyed by (seed, tensor index).
+    public convenience init(config: LlamaConfig, seed: UInt64) {
+        self.init(config: config)
+        let std = config.initializerRange
+        for (t, entry) in layout.entries.enumerated() {
+            let p = parameters.pointer + entry.offset
+            if entry.shape.count == 1 {
+                p.update(repeating: 1, count: entry.count)
+                continue
+            }
+            let n = entry.count
+            parallelChunks(n, minPerThread: 1 << 16) { _, range in
+                // One stream per 4096-element block: independent of the thread count.
+                var block = -1
+                var rng = CounterRNG(seed: seed, purpose: .initialization, step: UInt64(t), index: 0)
+                for i in range {
+                    if i / 4096 != block {
+                        block = i / 4096
+                        rng = CounterRNG(seed: seed, purpose: .initialization, step: UInt64(t), index: UInt64(block))
+                        for _ in 0..<(i % 4096) { _ = rng.nextNormal() }
+                    }
+                    p[i] = rng.nextNormal() * std
+                }
+            }
+        }
+    }
+
+    /// Number of parameters (tied LM head counted once).
+    public var parameterCount: Int { layout.totalCount }
+
+    /// Pointer to a parameter tensor by offset.
+    @inline(__always) func w(_ offset: Int) -> UnsafeMutablePointer<Float> { parameters.pointer + offset }
+    /// Pointer to a gradient tensor by offset.
+    @inline(__always) func g(_ offset: Int) -> UnsafeMutablePointer<Float> { gradients.pointer + offset }
+
+    /// Sets all gradients to zero (backward accumulates).
+    public func zeroGradients() { gradients.zero() }
+
+    /// Copies the parameters of `other` (same config) into this model.
+    public func copyParameters(from other: LlamaModel) {
+        precondition(other.layout.totalCount == layout.totalCount, "copyParameters: shapes differ")
+        parameters.pointer.update(from: other.parameters.pointer, count: layout.totalCount)
+    }
+
+    /// FLOPs of one forward pass over `tokens` tokens whose `logitRows` rows need the LM head,
+    /// with `attentionPairs` = Σ T² over sequences (matmuls only: 2 per multiply-add).
+    public func forwardFLOPs(tokens: Int, logitRows: Int, attentionPairs: Int) -> Double {
+        let C = Double(config.hiddenSize), I = Double(config.intermediateSize)
+        let D = Double(config.headDim), NH = Double(config.numAttentionHeads)
+        let NKV = Double(config.numKeyValueHeads), L = Double(config.numHiddenLayers)
+        let perToken = 2 * (C * (NH + 2 * NKV) * D + NH * D * C + 3 * C * I)
+        let attention = 2 * 2 * NH * D * Double(attentionPairs)
+        return L * (Double(tokens) * perToken + attention)
+            + 2 * Double(logitRows) * C * Double(config.vocabSize)
+    }
+}

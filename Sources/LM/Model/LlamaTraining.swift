@@ -1,0 +1,214 @@
+// rlhub — the training forward and backward passes of the decoder, over a packed batch.
+//
+// Block l (as in HF LlamaDecoderLayer):
+//   h   = x + o_proj(attn(rope(qkv(rms₁(x)))))
+//   x'  = h + down(silu(gate(rms₂(h))) ⊙ up(rms₂(h)))
+// then logprob/entropy = LMHead(rms_f(x_L)). Backward visits the same steps in reverse, each
+// kernel's backward next to its forward in Tensor/Kernels.
+import Tensor
+
+/// Per-row results of ``LlamaModel/forward(_:temperature:)``.
+public struct ForwardResult: Sendable {
+    /// log π(target | prefix) per packed row (0 where the row has no target).
+    public var logprobs: [Float]
+    /// Entropy of the next-token distribution per packed row (0 where no target).
+    public var entropies: [Float]
+}
+
+/// Why: the state that backward needs from the forward call that preceded it.
+final class TrainingState {
+    var activations: TrainingActivations?
+    var batch: TrainingBatch?
+    var active: [Int32] = []
+    var temperature: Float = 1
+}
+
+extension LlamaModel {
+    private var training: TrainingState {
+        if let s = trainingStateStorage { return s }
+        let s = TrainingState()
+        trainingStateStorage = s
+        return s
+    }
+
+    /// Runs the decoder over `batch`, saving activations for ``backward(dLogprobs:dEntropies:)``.
+    /// Log-probs and entropies are of `softmax(z / temperature)`.
+    @discardableResult
+    public func forward(_ batch: TrainingBatch, temperature: Float = 1) -> ForwardResult {
+        let st = training
+        let N = batch.rowCount
+        let P = batch.attentionPairs
+        let old = st.activations
+        if old == nil || old!.capacity < N || old!.pairCapacity < P
+            || old!.attnScratch.count < batch.maxLength * batch.maxLength
+        {
+            let capacity = max(N, old?.capacity ?? 0)
+            let pairs = max(P, old?.pairCapacity ?? 0)
+            let longest = max(batch.maxLength, Int(Double(old?.attnScratch.count ?? 0).squareRoot()))
+            st.activations = nil  // free the old arena before allocating the larger one
+            st.activations = TrainingActivations(
+                config: config, capacity: capacity, pairCapacity: pairs, maxLength: longest)
+        }
+        guard let a = st.activations else { fatalError("unreachable") }
+        st.batch = batch
+        st.active = batch.activeRows
+        st.temperature = temperature
+
+        let C = config.hiddenSize, I = config.intermediateSize, L = config.numHiddenLayers
+        let shape = attentionShape
+        let QKV = shape.qkvStride, AO = shape.outStride, NP = config.numAttentionHeads * a.pairCapacity
+        let eps = config.rmsNormEps
+        batch.tokens.withUnsafeBufferPointer { tok in
+            batch.positions.withUnsafeBufferPointer { pos in
+                Embedding.forward(
+                    out: a.residual.pointer, tokens: tok.baseAddress!, table: w(layout.embed),
+                    N: N, C: C, V: config.vocabSize)
+                for l in 0..<L {
+                    let lw = layout.layers[l]
+                    let x = a.residual.pointer + l * N * C
+                    let xn1 = a.norm1.pointer + l * N * C
+                    let qkv = a.qkv.pointer + l * N * QKV
+                    let ao = a.attnOut.pointer + l * N * AO
+                    let h = a.mid.pointer + l * N * C
+                    let xn2 = a.norm2.pointer + l * N * C
+                    let gu = a.gateUp.pointer + l * N * 2 * I
+                    let act = a.act.pointer + l * N * I
+                    let xNext = a.residual.pointer + (l + 1) * N * C
+                    RMSNorm.forward(
+                        out: xn1, rstd: a.rstd1.pointer + l * N, inp: x, weight: w(lw.inputNorm),
+                        N: N, C: C, eps: eps)
+                    Matmul.forward(out: qkv, inp: xn1, weight: w(lw.qkv), N: N, I: C, O: QKV)
+                    rope.apply(qkv, positions: pos.baseAddress!, N: N, stride: QKV, offset: 0, heads: shape.heads)
+                    rope.apply(
+                        qkv, positions: pos.baseAddress!, N: N, stride: QKV,
+                        offset: shape.heads * shape.headDim, heads: shape.kvHeads)
+                    Attention.forward(
+                        out: ao, probs: a.probs.pointer + l * NP, qkv: qkv, segments: batch.segments,
+                        shape: shape)
+                    h.update(from: x, count: N * C)
+                    Matmul.forward(out: h, inp: ao, weight: w(lw.o), N: N, I: AO, O: C, accumulate: true)
+                    RMSNorm.forward(
+                        out: xn2, rstd: a.rstd2.pointer + l * N, inp: h, weight: w(lw.postNorm),
+                        N: N, C: C, eps: eps)
+                    Matmul.forward(out: gu, inp: xn2, weight: w(lw.gateUp), N: N, I: C, O: 2 * I)
+                    SwiGLU.forward(act: act, gateUp: gu, N: N, I: I)
+                    xNext.update(from: h, count: N * C)
+                    Matmul.forward(out: xNext, inp: act, weight: w(lw.down), N: N, I: I, O: C, accumulate: true)
+                }
+                RMSNorm.forward(
+                    out: a.finalNorm.pointer, rstd: a.rstdFinal.pointer,
+                    inp: a.residual.pointer + L * N * C, weight: w(layout.finalNorm), N: N, C: C, eps: eps)
+                a.logprob.pointer.update(repeating: 0, count: N)
+                a.entropy.pointer.update(repeating: 0, count: N)
+                batch.targets.withUnsafeBufferPointer { tgt in
+                    LMHead.forward(
+                        logprob: a.logprob.pointer, entropy: a.entropy.pointer, lse: a.lse.pointer,
+                        x: a.finalNorm.pointer, weight: w(layout.lmHead), targets: tgt.baseAddress!,
+                        active: st.active, temperature: temperature, workspace: a.head)
+                }
+            }
+        }
+        return ForwardResult(
+            logprobs: Array(UnsafeBufferPointer(start: a.logprob.pointer, count: N)),
+            entropies: Array(UnsafeBufferPointer(start: a.entropy.pointer, count: N)))
+    }
+
+    /// Accumulates ∂L/∂θ into ``gradients`` given ∂L/∂logprob (and optionally ∂L/∂entropy) per
+    /// packed row of the batch of the last ``forward(_:temperature:)``.
+    /// - precondition: `forward` was called with the batch these gradients belong to.
+    public func backward(dLogprobs: [Float], dEntropies: [Float]? = nil) {
+        let st = training
+        guard let a = st.activations, let batch = st.batch else {
+            preconditionFailure("LlamaModel.backward: call forward(_:) with the same batch first")
+        }
+        let N = batch.rowCount
+        precondition(dLogprobs.count == N, "backward: dLogprobs has \(dLogprobs.count) rows, batch has \(N)")
+        precondition(dEntropies == nil || dEntropies!.count == N, "backward: dEntropies size mismatch")
+        let C = config.hiddenSize, I = config.intermediateSize, L = config.numHiddenLayers
+        let shape = attentionShape
+        let QKV = shape.qkvStride, AO = shape.outStride, NP = config.numAttentionHeads * a.pairCapacity
+        _ = gradients  // allocate before use
+        let dRes = a.dResidual.pointer, dNorm = a.dNorm.pointer
+
+        a.dFinal.pointer.update(repeating: 0, count: N * C)
+        batch.targets.withUnsafeBufferPointer { tgt in
+            dLogprobs.withUnsafeBufferPointer { dlp in
+                let dEnt = dEntropies.map { Array($0) }
+                dEnt.withOptionalPointer { dent in
+                    LMHead.backward(
+                        dX: a.dFinal.pointer, dWeight: g(layout.lmHead), dLogprob: dlp.baseAddress!,
+                        dEntropy: dent, x: a.finalNorm.pointer, weight: w(layout.lmHead),
+                        targets: tgt.baseAddress!, lse: a.lse.pointer, entropy: a.entropy.pointer,
+                        active: st.active, temperature: st.temperature, workspace: a.head)
+                }
+            }
+        }
+        RMSNorm.backward(
+            dInp: dRes, dWeight: g(layout.finalNorm), dOut: a.dFinal.pointer,
+            inp: a.residual.pointer + L * N * C, weight: w(layout.finalNorm), rstd: a.rstdFinal.pointer,
+            N: N, C: C, accumulate: false, scratch: a.normScratch.pointer)
+        batch.positions.withUnsafeBufferPointer { pos in
+            for l in stride(from: L - 1, through: 0, by: -1) {
+                let lw = layout.layers[l]
+                let x = a.residual.pointer + l * N * C
+                let xn1 = a.norm1.pointer + l * N * C
+                let qkv = a.qkv.pointer + l * N * QKV
+                let ao = a.attnOut.pointer + l * N * AO
+                let h = a.mid.pointer + l * N * C
+                let xn2 = a.norm2.pointer + l * N * C
+                let gu = a.gateUp.pointer + l * N * 2 * I
+                let act = a.act.pointer + l * N * I
+                // x' = h + down(act): dh = dx' (kept in dRes), dact = dx'·W_down
+                Matmul.backward(
+                    dInp: a.dAct.pointer, dWeight: g(lw.down), dOut: dRes, inp: act, weight: w(lw.down),
+                    N: N, I: I, O: C)
+                SwiGLU.backward(dGateUp: a.dGateUp.pointer, dAct: a.dAct.pointer, gateUp: gu, N: N, I: I)
+                Matmul.backward(
+                    dInp: dNorm, dWeight: g(lw.gateUp), dOut: a.dGateUp.pointer, inp: xn2,
+                    weight: w(lw.gateUp), N: N, I: C, O: 2 * I)
+                RMSNorm.backward(
+                    dInp: dRes, dWeight: g(lw.postNorm), dOut: dNorm, inp: h, weight: w(lw.postNorm),
+                    rstd: a.rstd2.pointer + l * N, N: N, C: C, accumulate: true,
+                    scratch: a.normScratch.pointer)
+                // h = x + o_proj(ao): dx = dh, dao = dh·W_o
+                Matmul.backward(
+                    dInp: a.dAttnOut.pointer, dWeight: g(lw.o), dOut: dRes, inp: ao, weight: w(lw.o),
+                    N: N, I: AO, O: C)
+                Attention.backward(
+                    dQKV: a.dQKV.pointer, dOut: a.dAttnOut.pointer, probs: a.probs.pointer + l * NP,
+                    qkv: qkv, segments: batch.segments, shape: shape, scratch: a.attnScratch.pointer)
+                rope.apply(
+                    a.dQKV.pointer, positions: pos.baseAddress!, N: N, stride: QKV, offset: 0,
+                    heads: shape.heads, inverse: true)
+                rope.apply(
+                    a.dQKV.pointer, positions: pos.baseAddress!, N: N, stride: QKV,
+                    offset: shape.heads * shape.headDim, heads: shape.kvHeads, inverse: true)
+                Matmul.backward(
+                    dInp: dNorm, dWeight: g(lw.qkv), dOut: a.dQKV.pointer, inp: xn1, weight: w(lw.qkv),
+                    N: N, I: C, O: QKV)
+                RMSNorm.backward(
+                    dInp: dRes, dWeight: g(lw.inputNorm), dOut: dNorm, inp: x, weight: w(lw.inputNorm),
+                    rstd: a.rstd1.pointer + l * N, N: N, C: C, accumulate: true,
+                    scratch: a.normScratch.pointer)
+            }
+        }
+        batch.tokens.withUnsafeBufferPointer { tok in
+            Embedding.backward(dTable: g(layout.embed), dOut: dRes, tokens: tok.baseAddress!, N: N, C: C)
+        }
+    }
+
+    /// Bytes held by the saved activations of the largest batch seen so far.
+    public var activationBytes: Int { trainingStateStorage?.activations?.byteCount ?? 0 }
+
+    /// Frees the saved activations (e.g. before switching from training to generation).
+    public func releaseActivations() { trainingStateStorage = nil }
+}
+
+extension Optional where Wrapped == [Float] {
+    func withOptionalPointer<R>(_ body: (UnsafePointer<Float>?) -> R) -> R {
+        switch self {
+        case .none: return body(nil)
+        case .some(let array): return array.withUnsafeBufferPointer { body($0.baseAddress) }
+        }
+    }
+}

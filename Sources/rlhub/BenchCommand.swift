@@ -1,0 +1,41 @@
+// rlhub bench — the performance harness (`make bench`).
+import ArgumentParser
+import Benchmarks
+import Foundation
+import LM
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure sgemm peak, then model forward / train step / decode speed against it.",
+        discussion: """
+            Results are named like lm.train_step.smollm2-135m, each with tokens_per_s, gflops,
+            fraction_of_sgemm_peak and peak_rss_mib. Example: rlhub bench --suite lm --json bench.json
+            """)
+
+    @Option(help: "Comma-separated suites to run: sgemm, lm (default: all).") var suite: String?
+    @Option(help: "Write the results as JSON to this file.") var json: String?
+    @OptionGroup var compute: ComputeOptions
+
+    func run() throws {
+        try compute.apply()
+        let known: Set<String> = ["sgemm", "lm"]
+        let suites = Set((suite ?? "").split(separator: ",").map(String.init))
+        for s in suites where !known.contains(s) {
+            throw InputError(file: "--suite", field: s, message: "unknown suite; valid: \(known.sorted().joined(separator: ", "))")
+        }
+        let runner = BenchmarkRunner(suites: suites) { line in
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+        }
+        try runner.run()
+        if let json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            let data = try encoder.encode(runner.report)
+            let tmp = json + ".tmp"
+            try data.write(to: URL(fileURLWithPath: tmp))
+            _ = try FileManager.default.replaceItemAt(URL(fileURLWithPath: json), withItemAt: URL(fileURLWithPath: tmp))
+            FileHandle.standardError.write(Data("wrote \(json)\n".utf8))
+        }
+    }
+}

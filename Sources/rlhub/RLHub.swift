@@ -1,0 +1,80 @@
+// rlhub — the root command and the mapping of errors to exit codes.
+import ArgumentParser
+import Foundation
+import LM
+import Tensor
+
+/// `rlhub`: reinforcement learning for language models, with a reproducible baselines hub.
+struct RLHub: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rlhub",
+        abstract: "Train language models with RL from verifiable rewards; store, compare and share the results.",
+        version: RLHubVersion.string,
+        subcommands: [
+            DoctorCommand.self, BenchCommand.self, InitModelCommand.self, LogprobsCommand.self,
+        ])
+
+    /// Parses and runs, printing errors on one line with the documented exit codes.
+    static func runMain() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let error as InputError {
+            FileHandle.standardError.write(Data("rlhub: error: \(error)\n".utf8))
+            Foundation.exit(2)
+        } catch let error as RunFailure {
+            FileHandle.standardError.write(Data("rlhub: \(error.message)\n".utf8))
+            Foundation.exit(1)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success || error is ExitCode || error is CleanExit {
+                exit(withError: error)
+            }
+            // Argument errors (ArgumentParser uses 64): one message, exit status 2.
+            let message = fullMessage(for: error).trimmingCharacters(in: .whitespacesAndNewlines)
+            FileHandle.standardError.write(Data("rlhub: \(message)\n".utf8))
+            Foundation.exit(2)
+        }
+    }
+}
+
+/// A run or check that failed (exit status 1), as opposed to bad input (2).
+struct RunFailure: Error {
+    var message: String
+}
+
+/// Options every compute verb takes.
+struct ComputeOptions: ParsableArguments {
+    @Option(help: "Threads for rlhub's kernels and OpenBLAS (default: RLHUB_THREADS or all cores).")
+    var threads: Int?
+
+    /// Applies the thread count; returns it.
+    @discardableResult
+    func apply() throws(InputError) -> Int {
+        var n = ProcessInfo.processInfo.activeProcessorCount
+        if let env = ProcessInfo.processInfo.environment["RLHUB_THREADS"] {
+            guard let v = Int(env), v > 0 else {
+                throw InputError(file: "RLHUB_THREADS", message: "must be a positive integer, got '\(env)'")
+            }
+            n = v
+        }
+        if let threads {
+            guard threads > 0 else { throw InputError(file: "--threads", message: "must be positive, got \(threads)") }
+            n = threads
+        }
+        ComputeThreads.set(n)
+        return n
+    }
+}
+
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case table, json
+}
+
+func printJSON<T: Encodable>(_ value: T) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    let data = try encoder.encode(value)
+    FileHandle.standardOutput.write(data)
+    FileHandle.standardOutput.write(Data("\n".utf8))
+}

@@ -1,0 +1,120 @@
+// The whole model: backward against finite differences, packing and micro-batching invariances,
+// and the KV-cache path against the training forward pass.
+import Foundation
+import LM
+import Tensor
+import Testing
+
+@Suite("Llama model")
+struct ModelGradientTests {
+    let sequences: [[Int32]] = [[1, 5, 9, 2, 7, 7, 3], [4, 22, 0], [8, 1, 1, 1, 13]]
+
+    /// L = Σ g·logprob + Σ h·entropy over rows with targets.
+    func loss(_ model: LlamaModel, _ batch: TrainingBatch, _ g: [Float], _ h: [Float], _ T: Float) -> Double {
+        let r = model.forward(batch, temperature: T)
+        var s = 0.0
+        for i in 0..<batch.rowCount {
+            s += Double(r.logprobs[i]) * Double(g[i]) + Double(r.entropies[i]) * Double(h[i])
+        }
+        return s
+    }
+
+    @Test(arguments: [true, false])
+    func wholeModelGradientMatchesFiniteDifferences(tied: Bool) {
+        let model = LlamaModel(config: microConfig(tied: tied), seed: 3)
+        let batch = TrainingBatch(sequences: sequences, scoreFrom: [1, 0, 0])
+        var rng = CounterRNG(seed: 9, purpose: .testing)
+        let g = batch.targets.map { $0 >= 0 ? rng.nextUniform() * 2 - 1 : 0 }
+        let h = batch.targets.map { $0 >= 0 ? rng.nextUniform() - 0.5 : 0 }
+        let T: Float = 0.9
+        model.zeroGradients()
+        model.forward(batch, temperature: T)
+        model.backward(dLogprobs: g, dEntropies: h)
+        let analytic = model.gradients.array
+        var checked = 0
+        var worst = 0.0
+        for entry in model.layout.entries {
+            // Five parameters of every tensor, spread over the tensor.
+            for k in 0..<5 {
+                let i = entry.offset + (entry.count * (2 * k + 1)) / 10
+                let saved = model.parameters[i]
+                let eps: Float = 1e-2
+                model.parameters[i] = saved + eps
+                let up = loss(model, batch, g, h, T)
+                model.parameters[i] = saved - eps
+                let down = loss(model, batch, g, h, T)
+                model.parameters[i] = saved
+                let fd = (up - down) / Double(2 * eps)
+                let err = abs(fd - Double(analytic[i]))
+                worst = max(worst, err)
+                #expect(err <= 2e-3 + 3e-2 * abs(fd), "\(entry.name)[\(i - entry.offset)]: fd \(fd) vs analytic \(analytic[i])")
+                checked += 1
+            }
+        }
+        #expect(checked == model.layout.entries.count * 5)
+    }
+
+    @Test func packingDoesNotChangeResults() {
+        let model = LlamaModel(config: microConfig(), seed: 4)
+        let joint = model.forward(TrainingBatch(sequences: sequences)).logprobs
+        var offset = 0
+        for s in sequences {
+            let alone = model.forward(TrainingBatch(sequences: [s])).logprobs
+            for t in 0..<(s.count - 1) {
+                #expect(abs(alone[t] - joint[offset + t]) < 1e-5)
+            }
+            offset += s.count
+        }
+    }
+
+    @Test func microBatchesAccumulateToTheFullBatchGradient() {
+        let model = LlamaModel(config: microConfig(), seed: 5)
+        let full = TrainingBatch(sequences: sequences)
+        let g = full.targets.map { $0 >= 0 ? Float(-1) : 0 }
+        model.zeroGradients()
+        model.forward(full)
+        model.backward(dLogprobs: g)
+        let whole = model.gradients.array
+        model.zeroGradients()
+        for part in [Array(sequences[0..<2]), [sequences[2]]] {
+            let b = TrainingBatch(sequences: part)
+            model.forward(b)
+            model.backward(dLogprobs: b.targets.map { $0 >= 0 ? Float(-1) : 0 })
+        }
+        let accumulated = model.gradients.array
+        var maxDiff: Float = 0
+        for i in 0..<whole.count { maxDiff = max(maxDiff, abs(whole[i] - accumulated[i])) }
+        #expect(maxDiff < 1e-5, "max diff \(maxDiff)")
+    }
+
+    @Test func kvCacheMatchesTrainingForward() {
+        let model = LlamaModel(config: microConfig(), seed: 6)
+        let V = model.config.vocabSize
+        let cache = KVCache(config: model.config, slots: 3, capacity: 16)
+        // Prefill two prompts of different lengths in one call, then decode both, plus a copied slot.
+        let a: [Int32] = [1, 5, 9, 2], b: [Int32] = [4, 22]
+        let logits = model.extend(cache: cache, tokens: a + b, slots: [0, 0, 0, 0, 1, 1], logitRows: [3, 5])
+        var next = [Float](UnsafeBufferPointer(start: logits, count: 2 * V))
+        cache.copySlot(from: 0, to: 2)
+        let step = model.extend(cache: cache, tokens: [7, 0, 3], slots: [0, 1, 2], logitRows: [0, 1, 2])
+        next += [Float](UnsafeBufferPointer(start: step, count: 3 * V))
+        func logSoftmax(_ z: ArraySlice<Float>) -> [Double] {
+            let m = Double(z.max()!)
+            let lse = m + log(z.reduce(0.0) { $0 + exp(Double($1) - m) })
+            return z.map { Double($0) - lse }
+        }
+        // Reference: the training forward pass of the full sequences.
+        let seqs: [[Int32]] = [a + [7, 11], b + [0, 11], a + [3, 11]]
+        let ref = model.forward(TrainingBatch(sequences: seqs)).logprobs
+        let batchRef = TrainingBatch(sequences: seqs)
+        // (logit row k, sequence s, position t): row k predicts token t+1 of sequence s.
+        let checks = [(0, 0, 3), (1, 1, 1), (2, 0, 4), (3, 1, 2), (4, 2, 4)]
+        for (k, s, t) in checks {
+            let target = seqs[s][t + 1]
+            let lp = logSoftmax(next[(k * V)..<((k + 1) * V)])[Int(target)]
+            let r = ref[batchRef.row(sequence: s, position: t)]
+            #expect(abs(lp - Double(r)) < 1e-5, "row \(k): cache \(lp) vs forward \(r)")
+        }
+        #expect(cache.lengths == [5, 3, 5])
+    }
+}
