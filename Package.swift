@@ -22,15 +22,17 @@ let package = Package(
             name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .target(name: "Tensor", dependencies: ["COpenBLAS"], swiftSettings: numericFlags),
         .target(name: "LM", dependencies: ["Tensor"], swiftSettings: numericFlags),
-        .target(name: "Benchmarks", dependencies: ["LM", "Tensor"], path: "Benchmarks"),
+        .target(name: "Generator", dependencies: ["LM", "Tensor"], swiftSettings: numericFlags),
+        .target(name: "Benchmarks", dependencies: ["LM", "Tensor", "Generator"], path: "Benchmarks"),
         .executableTarget(
             name: "rlhub",
             dependencies: [
-                "LM", "Tensor", "Benchmarks",
+                "LM", "Tensor", "Generator", "Benchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
-        .testTarget(name: "LMTests", dependencies: ["LM", "Tensor"]),
+        .testTarget(name: "LMTests", dependencies: ["LM", "Tensor", "Generator"]),
+        .testTarget(name: "GeneratorTests", dependencies: ["Generator", "LM", "Tensor"]),
         .testTarget(name: "CLITests", dependencies: ["LM", "Tensor"]),
     ],
     swiftLanguageModes: [.v6]

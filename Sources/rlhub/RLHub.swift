@@ -12,6 +12,7 @@ struct RLHub: ParsableCommand {
         version: RLHubVersion.string,
         subcommands: [
             DoctorCommand.self, BenchCommand.self, InitModelCommand.self, LogprobsCommand.self,
+            TokenizeCommand.self, GenerateCommand.self, ExportCommand.self,
         ])
 
     /// Parses and runs, printing errors on one line with the documented exit codes.
@@ -31,8 +32,9 @@ struct RLHub: ParsableCommand {
                 exit(withError: error)
             }
             // Argument errors (ArgumentParser uses 64): one message, exit status 2.
-            let message = fullMessage(for: error).trimmingCharacters(in: .whitespacesAndNewlines)
-            FileHandle.standardError.write(Data("rlhub: \(message)\n".utf8))
+            let message = self.message(for: error).trimmingCharacters(in: .whitespacesAndNewlines)
+                .replacingOccurrences(of: "\n", with: " ")
+            FileHandle.standardError.write(Data("rlhub: error: \(message) (see rlhub --help)\n".utf8))
             Foundation.exit(2)
         }
     }

@@ -10,20 +10,19 @@ public struct LoadedModel: @unchecked Sendable {
     public let tokenizer: any Tokenizer
     /// Where it came from (a folder path, `preset:NAME`, …).
     public let source: String
+    /// How chat messages become a prompt (ChatML for rlhub's task models).
+    public let chatTemplate: ChatTemplate
 
-    public init(model: LlamaModel, tokenizer: any Tokenizer, source: String) {
+    public init(model: LlamaModel, tokenizer: any Tokenizer, source: String, chatTemplate: ChatTemplate? = nil) {
         self.model = model
         self.tokenizer = tokenizer
         self.source = source
+        self.chatTemplate = chatTemplate ?? .chatML
     }
 }
 
 /// Reads and writes Hugging Face model folders.
 public enum HFCheckpoint {
-    /// ChatML, as the task models use it (no default system prompt).
-    public static let chatMLTemplate =
-        "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
-
     /// Writes `loaded` to `folder` atomically: files go to a temporary sibling folder that is
     /// renamed into place. `folder` must not exist or be an empty folder.
     /// - Parameter extraFiles: more files to place in the folder (name → bytes).
@@ -69,12 +68,15 @@ public enum HFCheckpoint {
              data: UnsafeBufferPointer(start: model.parameters.pointer + e.offset, count: e.count))
         }
         try SafetensorsWriter.write(tensors, metadata: ["format": "pt"], to: dir + "/model.safetensors")
+        let template = loaded.chatTemplate.source
         if let chars = loaded.tokenizer as? CharTokenizer {
             try chars.huggingFaceJSON().write(to: URL(fileURLWithPath: dir + "/tokenizer.json"))
-            try chars.huggingFaceConfigJSON(chatTemplate: chatMLTemplate)
+            try chars.huggingFaceConfigJSON(chatTemplate: template)
                 .write(to: URL(fileURLWithPath: dir + "/tokenizer_config.json"))
-        } else if let exporter = loaded.tokenizer as? any HuggingFaceTokenizerExport {
-            try exporter.writeHuggingFaceFiles(into: dir)
+        } else if let bpe = loaded.tokenizer as? ByteLevelBPETokenizer {
+            try bpe.huggingFaceJSON().write(to: URL(fileURLWithPath: dir + "/tokenizer.json"))
+            try bpe.huggingFaceConfigJSON(chatTemplate: template)
+                .write(to: URL(fileURLWithPath: dir + "/tokenizer_config.json"))
         }
     }
 
@@ -109,7 +111,8 @@ public enum HFCheckpoint {
             throw InputError(file: weightsPath, field: name, message: "unexpected tensor for this config")
         }
         let tokenizer = try loadTokenizer(folder: folder, config: config)
-        return LoadedModel(model: model, tokenizer: tokenizer, source: folder)
+        return LoadedModel(
+            model: model, tokenizer: tokenizer, source: folder, chatTemplate: try loadChatTemplate(folder: folder))
     }
 
     /// Decodes and validates `config.json`.
@@ -138,6 +141,20 @@ public enum HFCheckpoint {
         return config
     }
 
+    /// The `chat_template` of `tokenizer_config.json`, if the folder has one.
+    static func loadChatTemplate(folder: String) throws(InputError) -> ChatTemplate? {
+        let path = folder + "/tokenizer_config.json"
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw InputError(file: path, message: "not a JSON object")
+        }
+        guard let value = root["chat_template"] else { return nil }
+        guard let source = value as? String else {
+            throw InputError(file: path, field: "chat_template", message: "only a single template string is supported")
+        }
+        return try ChatTemplate(jinjaSource: source, path: path)
+    }
+
     /// The folder's tokenizer: rlhub's character tokenizer or a byte-level BPE `tokenizer.json`.
     static func loadTokenizer(folder: String, config: LlamaConfig) throws(InputError) -> any Tokenizer {
         let path = folder + "/tokenizer.json"
@@ -148,7 +165,7 @@ public enum HFCheckpoint {
         if let chars = try? CharTokenizer.load(huggingFaceJSON: data, path: path) {
             tokenizer = chars
         } else {
-            throw InputError(file: path, field: "model", message: "not an rlhub character tokenizer")
+            tokenizer = try ByteLevelBPETokenizer.load(huggingFaceFolder: folder)
         }
         guard tokenizer.vocabularySize <= config.vocabSize else {
             throw InputError(
@@ -157,9 +174,4 @@ public enum HFCheckpoint {
         }
         return tokenizer
     }
-}
-
-/// Tokenizers that can write their own Hugging Face files (`tokenizer.json`, `tokenizer_config.json`).
-public protocol HuggingFaceTokenizerExport {
-    func writeHuggingFaceFiles(into folder: String) throws
 }

@@ -1,8 +1,9 @@
 // rlhub — resolves a model reference (REF) to a loaded model.
 import Foundation
 
-/// Model references accepted wherever `--model` is: `preset:NAME` (random init with a seed) or a
-/// Hugging Face folder. Later layers add `.gguf` files, archives and store references.
+/// Model references accepted wherever `--model` is: `preset:NAME` (random init with a seed), a
+/// Hugging Face folder, or a `.gguf` file (Llama architecture, dequantised to Float32). Later
+/// layers add archives and store references.
 public enum ModelLoader {
     /// Loads `ref`.
     /// - Parameter seed: initialisation seed for `preset:NAME`.
@@ -22,11 +23,29 @@ public enum ModelLoader {
         if FileManager.default.fileExists(atPath: ref, isDirectory: &isDir), isDir.boolValue {
             return try HFCheckpoint.load(folder: ref)
         }
+        if ref.hasSuffix(".gguf") {
+            guard FileManager.default.fileExists(atPath: ref) else {
+                throw InputError(file: ref, message: "no such file (run `make model` for SmolLM2-135M-Instruct)")
+            }
+            return try GGUFModel.load(path: ref)
+        }
         if FileManager.default.fileExists(atPath: ref) {
-            throw InputError(file: ref, message: "not a model folder; expected preset:NAME or a Hugging Face folder")
+            throw InputError(file: ref, message: "not a model; expected preset:NAME, a Hugging Face folder or a .gguf file")
         }
         throw InputError(
             file: "--model", field: ref,
-            message: "no such file or folder; a REF is preset:NAME (\(LlamaConfig.presetNames.joined(separator: ", "))) or a Hugging Face folder")
+            message: "no such file or folder; a REF is preset:NAME (\(LlamaConfig.presetNames.joined(separator: ", "))), a Hugging Face folder or a .gguf file")
+    }
+
+    /// Only the tokenizer of `ref` (cheap for GGUF files and folders: weights are not read).
+    public static func loadTokenizer(_ ref: String) throws(InputError) -> any Tokenizer {
+        if ref.hasSuffix(".gguf") && FileManager.default.fileExists(atPath: ref) {
+            return try GGUFModel.loadTokenizer(file: try GGUFFile(path: ref))
+        }
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: ref, isDirectory: &isDir), isDir.boolValue {
+            return try HFCheckpoint.loadTokenizer(folder: ref, config: try HFCheckpoint.readConfig(ref + "/config.json"))
+        }
+        return try load(ref).tokenizer
     }
 }

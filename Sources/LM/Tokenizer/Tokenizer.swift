@@ -24,11 +24,19 @@ public protocol Tokenizer: Sendable {
     func token(for id: Int32) -> String?
     /// The id of an exact token string (special tokens included), `nil` if absent.
     func id(for token: String) -> Int32?
+    /// Appends the UTF-8 bytes that id stands for (a byte-level token may hold part of a
+    /// character; ``StreamingDetokenizer`` reassembles them).
+    func appendBytes(of id: Int32, skipSpecial: Bool, to bytes: inout [UInt8])
 }
 
 extension Tokenizer {
     /// Encodes with special-token parsing on (the common case for chat-formatted prompts).
     public func encode(_ text: String) -> [Int32] { encode(text, parseSpecial: true) }
+    /// Default for tokenizers whose tokens are whole characters.
+    public func appendBytes(of id: Int32, skipSpecial: Bool, to bytes: inout [UInt8]) {
+        bytes.append(contentsOf: decode([id], skipSpecial: skipSpecial).utf8)
+    }
+
     /// Decodes with special tokens kept.
     public func decode(_ ids: [Int32]) -> String { decode(ids, skipSpecial: false) }
 }

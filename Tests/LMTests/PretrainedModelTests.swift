@@ -1,0 +1,99 @@
+// SmolLM2-135M-Instruct from its GGUF file (`make model`): logits and greedy continuations
+// against the independent numpy forward of Tests/reference/gguf_llama_reference.py (which keeps
+// llama.cpp's permuted q/k rows and its adjacent-pair RoPE), and the HF export round trip.
+import Foundation
+import Generator
+import LM
+import Tensor
+import Testing
+
+let smolLM2Path: String? = {
+    let env = ProcessInfo.processInfo.environment["RLHUB_SMOLLM2_GGUF"]
+    let path = env ?? packageRoot.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
+    if FileManager.default.fileExists(atPath: path) { return path }
+    if ProcessInfo.processInfo.environment["RLHUB_REQUIRE_REFERENCE"] == "1" {
+        Issue.record("models/SmolLM2-135M-Instruct.Q4_1.gguf is missing: run `make model`")
+    }
+    return nil
+}()
+
+/// One loaded copy for the suite (loading dequantises 135M parameters).
+let smolLM2: LoadedModel? = smolLM2Path.flatMap { try? ModelLoader.load($0) }
+
+@Suite("SmolLM2-135M-Instruct", .serialized)
+struct PretrainedModelTests {
+    func chatPrompts(_ loaded: LoadedModel) -> [[Int32]] {
+        let conversations: [[ChatMessage]] = [
+            [ChatMessage(role: "user", content: "What is 12 + 30?")],
+            [ChatMessage(role: "system", content: "You answer in one word."),
+             ChatMessage(role: "user", content: "Name a colour of the sky.")],
+        ]
+        return conversations.map { loaded.tokenizer.encode(loaded.chatTemplate.render($0, addGenerationPrompt: true)) }
+    }
+
+    @Test func configurationFromMetadata() throws {
+        guard let loaded = smolLM2 else { return }
+        let c = loaded.model.config
+        #expect(c.numHiddenLayers == 30 && c.hiddenSize == 576 && c.numAttentionHeads == 9 && c.numKeyValueHeads == 3)
+        #expect(c.intermediateSize == 1536 && c.vocabSize == 49152 && c.tieWordEmbeddings && c.ropeTheta == 100000)
+        #expect(loaded.model.parameterCount == 134_515_008)
+        #expect(loaded.chatTemplate.defaultSystemPrompt?.contains("SmolLM") == true)
+    }
+
+    @Test func lastPositionLogitsAndGreedyMatchTheNumpyReference() throws {
+        guard let loaded = smolLM2, let path = smolLM2Path, let python = referencePython("numpy, gguf") else { return }
+        let prompts = chatPrompts(loaded)
+        let dir = temporaryFolder()
+        let out = dir.appendingPathComponent("last.f64").path
+        var args = ["python3", packageRoot.appendingPathComponent("Tests/reference/gguf_llama_reference.py").path,
+                    "--gguf", path, "--last-only", "--out", out, "--greedy", "20"]
+        for p in prompts { args += ["--tokens", p.map(String.init).joined(separator: ",")] }
+        let (status, stdout, err) = try runProcess(python, args, environment: ["OPENBLAS_NUM_THREADS": "1"])
+        try #require(status == 0, "gguf_llama_reference.py failed: \(err)")
+        let reference: [Double] = try Data(contentsOf: URL(fileURLWithPath: out)).withUnsafeBytes {
+            Array($0.bindMemory(to: Double.self))
+        }
+        let V = loaded.model.config.vocabSize
+        let cache = KVCache(config: loaded.model.config, slots: prompts.count, capacity: 128)
+        var tokens: [Int32] = [], slots: [Int32] = [], last: [Int] = []
+        for (i, p) in prompts.enumerated() {
+            tokens += p
+            slots += [Int32](repeating: Int32(i), count: p.count)
+            last.append(tokens.count - 1)
+        }
+        let logits = loaded.model.extend(cache: cache, tokens: tokens, slots: slots, logitRows: last)
+        let ours = Array(UnsafeBufferPointer(start: logits, count: prompts.count * V))
+        let scale = reference.map(abs).max() ?? 1
+        var maxErr = 0.0
+        for i in 0..<ours.count { maxErr = max(maxErr, abs(Double(ours[i]) - reference[i])) }
+        print("SmolLM2 vs numpy reference: max |Δlogit| \(maxErr), relative \(maxErr / scale)")
+        #expect(maxErr / scale < 1e-4)
+
+        // Greedy 20 tokens through the batched generator.
+        struct Greedy: Decodable { var continuations: [[Int32]] }
+        let expected = try JSONDecoder().decode(Greedy.self, from: Data(stdout.utf8)).continuations
+        let gen = BatchGenerator(model: loaded.model, tokenizer: loaded.tokenizer)
+        var request = GenerationRequest(prompts: prompts)
+        request.maxNewTokens = 20
+        request.sampling = SamplingParameters(temperature: 0)
+        let completions = try gen.generate(request)
+        #expect(completions.map(\.tokens) == expected)
+        print("greedy:", completions.map { loaded.tokenizer.decode($0.tokens).debugDescription })
+    }
+
+    @Test func exportedFolderLoadsToTheSameModel() throws {
+        guard let loaded = smolLM2 else { return }
+        let dir = temporaryFolder().appendingPathComponent("smollm2-hf")
+        try HFCheckpoint.save(loaded, to: dir.path)
+        let back = try HFCheckpoint.load(folder: dir.path)
+        #expect(back.model.parameters.array == loaded.model.parameters.array)
+        let text = "<|im_start|>user\nWhat is 12 + 30?<|im_end|>\n"
+        #expect(back.tokenizer.encode(text) == loaded.tokenizer.encode(text))
+        #expect(back.chatTemplate.source == loaded.chatTemplate.source)
+        if let python = referencePython("numpy, safetensors, tokenizers") {
+            let (status, out, err) = try runProcess(
+                python, ["python3", packageRoot.appendingPathComponent("Tests/reference/check_hf_folder.py").path, dir.path])
+            #expect(status == 0, "check_hf_folder.py: \(out) \(err)")
+        }
+    }
+}
