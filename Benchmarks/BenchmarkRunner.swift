@@ -33,7 +33,11 @@ public final class BenchmarkRunner {
     public private(set) var report: BenchmarkReport
     let log: (String) -> Void
 
-    /// Suites: `sgemm`, `lm` (forward, train step, decode at every preset). Empty = all.
+    /// Suites: `sgemm`, `lm` (presets `tiny` and `smollm2-135m`; `lm.tiny` or `lm.smollm2-135m`
+    /// for one), `pretrained` (the real SmolLM2 weights), `rollout`. Empty = all.
+    /// The GGUF file of the `pretrained` suite.
+    public var pretrainedPath = PretrainedBenchmarks.defaultPath
+
     public init(suites: Set<String>, log: @escaping (String) -> Void) {
         self.suites = suites
         self.log = log
@@ -48,8 +52,12 @@ public final class BenchmarkRunner {
         log("sgemm 2048³ …")
         report.sgemm_gflops = SgemmProbe.medianGFLOPS(size: 2048, repeats: 7)
         log(String(format: "sgemm_gflops %.1f (core %@, %d threads)", report.sgemm_gflops, report.openblas_core, report.threads))
-        if wants("lm") {
-            for preset in ["tiny", "smollm2-135m"] { try LMBenchmarks(runner: self, preset: preset).run() }
+        for preset in ["tiny", "smollm2-135m"] where wants("lm") || wants("lm.\(preset)") {
+            try LMBenchmarks(runner: self, preset: preset).run()
+        }
+        if wants("rollout") { try TinyRollout(runner: self).run() }
+        if wants("pretrained") || wants("rollout") {
+            try PretrainedBenchmarks(runner: self).run(path: pretrainedPath)
         }
     }
 
@@ -61,7 +69,7 @@ public final class BenchmarkRunner {
             fraction_of_sgemm_peak: gflops.map { $0 / report.sgemm_gflops }, peak_rss_mib: rss,
             seconds: seconds, detail: detail)
         report.entries[name] = entry
-        var line = String(format: "%-34@ %8.3f s", name as NSString, seconds)
+        var line = String(format: "%-42@ %8.3f s", name as NSString, seconds)
         if let t = entry.tokens_per_s { line += String(format: "  %9.1f tok/s", t) }
         if let g = gflops, let f = entry.fraction_of_sgemm_peak { line += String(format: "  %7.1f GFLOP/s (%4.1f%% of sgemm)", g, 100 * f) }
         line += String(format: "  peak RSS %.0f MiB", rss)

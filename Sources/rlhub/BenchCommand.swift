@@ -13,13 +13,15 @@ struct BenchCommand: ParsableCommand {
             fraction_of_sgemm_peak and peak_rss_mib. Example: rlhub bench --suite lm --json bench.json
             """)
 
-    @Option(help: "Comma-separated suites to run: sgemm, lm (default: all).") var suite: String?
+    @Option(help: "Comma-separated suites: sgemm, lm, lm.tiny, lm.smollm2-135m, pretrained, rollout (default: all).")
+    var suite: String?
+    @Option(help: "GGUF file of the pretrained suite.") var model = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
     @Option(help: "Write the results as JSON to this file.") var json: String?
     @OptionGroup var compute: ComputeOptions
 
     func run() throws {
         try compute.apply()
-        let known: Set<String> = ["sgemm", "lm"]
+        let known: Set<String> = ["sgemm", "lm", "lm.tiny", "lm.smollm2-135m", "pretrained", "rollout"]
         let suites = Set((suite ?? "").split(separator: ",").map(String.init))
         for s in suites where !known.contains(s) {
             throw InputError(file: "--suite", field: s, message: "unknown suite; valid: \(known.sorted().joined(separator: ", "))")
@@ -27,6 +29,7 @@ struct BenchCommand: ParsableCommand {
         let runner = BenchmarkRunner(suites: suites) { line in
             FileHandle.standardError.write(Data((line + "\n").utf8))
         }
+        runner.pretrainedPath = model
         try runner.run()
         if let json {
             let encoder = JSONEncoder()
@@ -34,7 +37,9 @@ struct BenchCommand: ParsableCommand {
             let data = try encoder.encode(runner.report)
             let tmp = json + ".tmp"
             try data.write(to: URL(fileURLWithPath: tmp))
-            _ = try FileManager.default.replaceItemAt(URL(fileURLWithPath: json), withItemAt: URL(fileURLWithPath: tmp))
+            guard rename(tmp, json) == 0 else {
+                throw InputError(file: json, message: "cannot write (\(String(cString: strerror(errno))))")
+            }
             FileHandle.standardError.write(Data("wrote \(json)\n".utf8))
         }
     }

@@ -1,0 +1,106 @@
+// rlhub — benchmarks on the real SmolLM2-135M-Instruct weights (`make model`), and rollouts.
+//
+// lm.prefill / lm.decode at batch 1 and 64 (names end in .b1 / .b64): a 64-token chat prompt,
+// then 32 greedy tokens per sequence. rollout.PRESET: 8 prompts × 8 samples, up to 32 new
+// tokens at temperature 1 through the batched generator (prompt prefill shared by each group).
+import Foundation
+import Generator
+import LM
+import Tensor
+
+struct PretrainedBenchmarks {
+    let runner: BenchmarkRunner
+    static let defaultPath = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
+
+    func run(path: String) throws {
+        guard FileManager.default.fileExists(atPath: path) else {
+            runner.log("skipping lm.*.smollm2-135m-instruct and rollout.smollm2-135m-instruct: \(path) is missing (run `make model`)")
+            return
+        }
+        PeakMemory.reset()
+        var loaded: LoadedModel?
+        let load = timed { loaded = try? ModelLoader.load(path) }
+        guard let loaded else { throw InputError(file: path, message: "could not be loaded") }
+        runner.log(String(format: "smollm2-135m-instruct: loaded and dequantised in %.2f s", load))
+        let name = "smollm2-135m-instruct"
+        let model = loaded.model
+        let prompt = Array(
+            loaded.tokenizer.encode(
+                loaded.chatTemplate.render(
+                    [ChatMessage(role: "user", content: String(repeating: "Add the numbers 12 and 30, then explain. ", count: 4))],
+                    addGenerationPrompt: true)).prefix(64))
+        for batch in [1, 64] {
+            PeakMemory.reset()
+            let cache = KVCache(config: model.config, slots: batch, capacity: prompt.count + 33)
+            let tokens = (0..<batch).flatMap { _ in prompt }
+            let slots = (0..<batch).flatMap { b in [Int32](repeating: Int32(b), count: prompt.count) }
+            let last = (0..<batch).map { $0 * prompt.count + prompt.count - 1 }
+            var prefillTimes: [Double] = [], decodeTimes: [Double] = [], decodeFLOPs = 0.0
+            for rep in 0..<3 {
+                cache.resetAll()
+                var logits = model.extend(cache: cache, tokens: tokens, slots: slots, logitRows: last)
+                if rep == 0 { continue }  // warm-up
+                cache.resetAll()
+                prefillTimes.append(timed { logits = model.extend(cache: cache, tokens: tokens, slots: slots, logitRows: last) })
+                var flops = 0.0
+                decodeTimes.append(timed {
+                    for _ in 0..<32 {
+                        let next = (0..<batch).map { b in argmax(logits + b * model.config.vocabSize, model.config.vocabSize) }
+                        flops += model.forwardFLOPs(
+                            tokens: batch, logitRows: batch, attentionPairs: cache.lengths.reduce(0) { $0 + Int($1) + 1 })
+                        logits = model.extend(cache: cache, tokens: next, slots: (0..<batch).map { Int32($0) },
+                                              logitRows: Array(0..<batch))
+                    }
+                })
+                decodeFLOPs = flops
+            }
+            let prefillFLOPs = model.forwardFLOPs(
+                tokens: tokens.count, logitRows: batch, attentionPairs: batch * prompt.count * prompt.count)
+            runner.record(
+                "lm.prefill.\(name).b\(batch)", seconds: median(prefillTimes), flops: prefillFLOPs, tokens: tokens.count,
+                rss: PeakMemory.mib(), detail: "\(batch) × \(prompt.count)-token chat prompt")
+            runner.record(
+                "lm.decode.\(name).b\(batch)", seconds: median(decodeTimes), flops: decodeFLOPs, tokens: 32 * batch,
+                rss: PeakMemory.mib(), detail: "batch \(batch), 32 greedy tokens after the prompt")
+        }
+        try rollout(loaded, name: name)
+    }
+
+    /// 8 prompts × 8 samples, ≤ 32 new tokens, temperature 1: completion tokens per second.
+    func rollout(_ loaded: LoadedModel, name: String) throws {
+        PeakMemory.reset()
+        let prompts = (0..<8).map { i in
+            loaded.tokenizer.encode(loaded.chatTemplate.render(
+                [ChatMessage(role: "user", content: "What is \(10 + 7 * i) + \(23 + 5 * i)?")], addGenerationPrompt: true))
+        }
+        var request = GenerationRequest(prompts: prompts)
+        request.samplesPerPrompt = 8
+        request.maxNewTokens = 32
+        request.sampling = SamplingParameters(temperature: 1)
+        request.stopTokens = Set([loaded.tokenizer.eosTokenID].compactMap { $0 })
+        let generator = BatchGenerator(model: loaded.model, tokenizer: loaded.tokenizer)
+        _ = try generator.generate(request)  // warm-up
+        var times: [Double] = [], tokens = 0
+        for step in 0..<3 {
+            request.step = step + 1
+            var out: [Completion] = []
+            times.append(try timedThrowing { out = try generator.generate(request) })
+            tokens = out.reduce(0) { $0 + $1.tokens.count }
+        }
+        runner.record(
+            "rollout.\(name)", seconds: median(times), flops: nil, tokens: tokens, rss: PeakMemory.mib(),
+            detail: "8 prompts × 8 samples, ≤ 32 new tokens, temperature 1 (\(tokens) completion tokens in the last run)")
+    }
+
+    func argmax(_ p: UnsafePointer<Float>, _ n: Int) -> Int32 {
+        var best = 0
+        for i in 1..<n where p[i] > p[best] { best = i }
+        return Int32(best)
+    }
+}
+
+func timedThrowing(_ body: () throws -> Void) throws -> Double {
+    let t0 = DispatchTime.now().uptimeNanoseconds
+    try body()
+    return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+}
