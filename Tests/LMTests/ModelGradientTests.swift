@@ -54,6 +54,35 @@ struct ModelGradientTests {
         #expect(checked == model.layout.entries.count * 5)
     }
 
+    @Test func hiddenStateGradientMatchesFiniteDifferences() {
+        // L = Σ_r Σ_c u[r,c]·h[r,c] over the final hidden states (what a value head backpropagates).
+        let model = LlamaModel(config: microConfig(), seed: 8)
+        let batch = TrainingBatch(sequences: sequences)
+        let C = model.config.hiddenSize, N = batch.rowCount
+        var rng = CounterRNG(seed: 10, purpose: .testing)
+        let u = (0..<(N * C)).map { _ in rng.nextUniform() - 0.5 }
+        func loss() -> Double {
+            model.forward(batch)
+            let h = model.finalHiddenStates
+            return (0..<(N * C)).reduce(0.0) { $0 + Double(h[$1]) * Double(u[$1]) }
+        }
+        model.zeroGradients()
+        _ = loss()
+        model.backward(dLogprobs: [Float](repeating: 0, count: N), dHidden: u)
+        let analytic = model.gradients.array
+        for entry in model.layout.entries {
+            let i = entry.offset + entry.count / 3
+            let saved = model.parameters[i]
+            model.parameters[i] = saved + 1e-2
+            let up = loss()
+            model.parameters[i] = saved - 1e-2
+            let down = loss()
+            model.parameters[i] = saved
+            let fd = (up - down) / 2e-2
+            #expect(abs(fd - Double(analytic[i])) <= 2e-3 + 3e-2 * abs(fd), "\(entry.name): fd \(fd) vs \(analytic[i])")
+        }
+    }
+
     @Test func packingDoesNotChangeResults() {
         let model = LlamaModel(config: microConfig(), seed: 4)
         let joint = model.forward(TrainingBatch(sequences: sequences)).logprobs

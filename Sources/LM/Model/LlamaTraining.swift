@@ -113,10 +113,20 @@ extension LlamaModel {
             entropies: Array(UnsafeBufferPointer(start: a.entropy.pointer, count: N)))
     }
 
+    /// The final hidden states (after the last RMSNorm) of the last forward pass, (N, C) row-major:
+    /// the input of a value head on the same trunk.
+    public var finalHiddenStates: UnsafePointer<Float> {
+        guard let a = trainingStateStorage?.activations else {
+            preconditionFailure("finalHiddenStates: call forward(_:) first")
+        }
+        return UnsafePointer(a.finalNorm.pointer)
+    }
+
     /// Accumulates ∂L/∂θ into ``gradients`` given ∂L/∂logprob (and optionally ∂L/∂entropy) per
     /// packed row of the batch of the last ``forward(_:temperature:)``.
+    /// - Parameter dHidden: optional ∂L/∂(final hidden states), (N, C) — e.g. from a value head.
     /// - precondition: `forward` was called with the batch these gradients belong to.
-    public func backward(dLogprobs: [Float], dEntropies: [Float]? = nil) {
+    public func backward(dLogprobs: [Float], dEntropies: [Float]? = nil, dHidden: [Float]? = nil) {
         let st = training
         guard let a = st.activations, let batch = st.batch else {
             preconditionFailure("LlamaModel.backward: call forward(_:) with the same batch first")
@@ -142,6 +152,10 @@ extension LlamaModel {
                         active: st.active, temperature: st.temperature, workspace: a.head)
                 }
             }
+        }
+        if let dHidden {
+            precondition(dHidden.count == N * C, "backward: dHidden must be (N, C)")
+            for i in 0..<(N * C) { a.dFinal.pointer[i] += dHidden[i] }
         }
         RMSNorm.backward(
             dInp: dRes, dWeight: g(layout.finalNorm), dOut: a.dFinal.pointer,
