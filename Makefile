@@ -31,7 +31,7 @@ build: deps
 ## test: Swift tests (kernels, model, tokenizer, CLI) and the Python reference checks
 test: build model
 	OPENBLAS_CORETYPE=$${OPENBLAS_CORETYPE:-$$($(BIN) doctor --coretype)} RLHUB_REQUIRE_REFERENCE=1 \
-		$(SWIFT) test -c release --skip-build 2>&1 | grep -vE "^(✔|◇|􀟈|􁁛) (Test|Suite) .* (started|passed)" ; \
+		$(SWIFT) test -c release --skip-build 2>&1 | awk '!/^(✔|◇) (Test|Suite) / || /Test run with/' ; \
 		status=$${PIPESTATUS[0]}; [ $$status = 0 ] || exit $$status
 	python3 -m pytest -q Tests/reference
 

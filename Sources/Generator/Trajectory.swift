@@ -39,6 +39,8 @@ public struct Trajectory: Codable, Sendable, Equatable {
     public var turns: Int
     /// `done` (the environment ended it), `turn_limit`, `token_budget`.
     public var finishReason: String
+    /// The task's verdict on the last turn (`correct`, `wrong`, `malformed`, …), if it gave one.
+    public var outcome: String? = nil
 
     /// Index of the first policy token (the prompt is everything before it).
     public var promptLength: Int { lossMask.firstIndex(of: 1) ?? tokens.count }

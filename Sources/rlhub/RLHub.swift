@@ -12,7 +12,7 @@ struct RLHub: ParsableCommand {
         version: RLHubVersion.string,
         subcommands: [
             DoctorCommand.self, BenchCommand.self, InitModelCommand.self, LogprobsCommand.self,
-            TokenizeCommand.self, GenerateCommand.self, ExportCommand.self,
+            TokenizeCommand.self, GenerateCommand.self, ExportCommand.self, EvalCommand.self,
         ])
 
     /// Parses and runs, printing errors on one line with the documented exit codes.

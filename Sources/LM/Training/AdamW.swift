@@ -37,11 +37,19 @@ public final class AdamW: @unchecked Sendable {
     /// 1 where weight decay applies, per float range (matrices), as (start, count) pairs.
     private let decayRanges: [Range<Int>]
 
-    public init(layout: ParameterLayout, config: AdamWConfig = AdamWConfig()) {
+    public convenience init(layout: ParameterLayout, config: AdamWConfig = AdamWConfig()) {
+        self.init(
+            count: layout.totalCount,
+            decayRanges: layout.entries.filter(\.decays).map { $0.offset..<($0.offset + $0.count) },
+            config: config)
+    }
+
+    /// An optimizer for `count` floats; weight decay applies to `decayRanges` only.
+    public init(count: Int, decayRanges: [Range<Int>] = [], config: AdamWConfig = AdamWConfig()) {
         self.config = config
-        m = FloatBuffer(count: layout.totalCount)
-        v = FloatBuffer(count: layout.totalCount)
-        decayRanges = layout.entries.filter(\.decays).map { $0.offset..<($0.offset + $0.count) }
+        m = FloatBuffer(count: count)
+        v = FloatBuffer(count: count)
+        self.decayRanges = decayRanges
     }
 
     /// Restores the state saved by a checkpoint.

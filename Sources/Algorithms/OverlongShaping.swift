@@ -1,0 +1,43 @@
+// rlhub — overlong filtering and DAPO's soft overlong punishment (algorithms.md §7, §7.2).
+//
+// Yu et al., "DAPO: An Open-Source LLM Reinforcement Learning System at Scale", arXiv 2503.14476
+// (§3.4 overlong filtering; Eq. 13 soft overlong punishment); TRL `get_soft_overlong_punishment`,
+// `mask_truncated_completions`; verl DAPO reward manager.
+//
+// Soft punishment, |y| = response tokens (EOS included), L_max = max_new_tokens, L_cache = buffer:
+//   R_length(y) =  0                                 if |y| ≤ L_max − L_cache
+//                  ((L_max − L_cache) − |y|)/L_cache   if L_max − L_cache < |y| ≤ L_max
+//                  −1                                if |y| > L_max
+//   R_total = R_task + factor·R_length
+// L_cache = 0 is a step function (no division). Overlong filtering: rows truncated at the length
+// limit without EOS get m = 0 — they stay in their group's reward statistics (advantages are
+// computed from rewards before masking) but train nothing.
+import Foundation
+
+/// DAPO's length-based reward shaping and truncated-row masking.
+public enum OverlongShaping {
+    /// R_length of a response of `length` tokens (0 … −1).
+    public static func softPenalty(length: Int, maxLength: Int, buffer: Int) -> Double {
+        let threshold = maxLength - buffer
+        if length <= threshold { return 0 }
+        if length > maxLength || buffer <= 0 { return -1 }
+        return Double(threshold - length) / Double(buffer)
+    }
+
+    /// `R_i + factor·R_length(|y_i|)` for every row of `batch` (uses ``PolicyBatch/responseLengths``).
+    public static func shapedRewards(batch: PolicyBatch, maxLength: Int, buffer: Int, factor: Double) -> [Double] {
+        (0..<batch.rows).map { i in
+            batch.rewards[i] + factor * softPenalty(length: batch.responseLengths[i], maxLength: maxLength, buffer: buffer)
+        }
+    }
+
+    /// The mask with every row where `truncated[i]` (hit the limit without EOS) set to 0.
+    public static func filteredMask(batch: PolicyBatch, truncated: [Bool]) -> [Double] {
+        precondition(truncated.count == batch.rows, "filteredMask: one truncated flag per row")
+        var mask = batch.mask
+        for i in 0..<batch.rows where truncated[i] {
+            for t in 0..<batch.columns { mask[i * batch.columns + t] = 0 }
+        }
+        return mask
+    }
+}

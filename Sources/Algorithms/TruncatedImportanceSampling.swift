@@ -1,0 +1,67 @@
+// rlhub — truncated importance sampling for sampler/trainer mismatch (algorithms.md §4.1).
+//
+// Yao, Liu et al., "Your Efficient RL Framework Secretly Brings You Off-Policy RL Training"
+// (fengyao.notion.site/off-policy-rl, 2025); verl PR #2953 / `rollout_corr_helper.py`; TRL
+// `vllm_importance_sampling_*`.
+//
+//   token:     w_IS[i,t] = min( exp(clamp(lp_old − lp_roll, −20, 20)), C ) · m[i,t]
+//   sequence:  w_i       = min( exp(clamp(Σ_t m·(lp_old − lp_roll), −20, 20)), C )   broadcast to the row
+//   ℓ_TIS = w_IS · ℓ_PPO        (after clipping and dual clip),   ∂ℓ_TIS/∂lp = w_IS·∂ℓ_PPO/∂lp
+//
+// The weights are detached (computed from lp_old and lp_roll only, never from lp); the KL and
+// entropy terms are not weighted. The PPO ratio stays π_θ/π_old. Library default: token level,
+// C = 2, applied only when the sampler's log-probs come from a different code path than the
+// training forward (the trainer then passes `rolloutLogprobs`; bit-identical paths give w ≡ 1).
+import Foundation
+
+/// Granularity of the truncated importance weight (verl `rollout_is`, TRL `vllm_importance_sampling_mode`).
+public enum TISLevel: String, ConfigChoice {
+    /// No correction even when sampler log-probs are present.
+    case none
+    /// One weight per token (the TIS blog; verl `rollout_is="token"`).
+    case token
+    /// One weight per row from the summed log-ratio (verl `rollout_is="sequence"`, TRL `sequence_truncate`).
+    case sequence
+
+    public static var aliases: [String: TISLevel] { ["off": .none, "seq": .sequence] }
+
+    public var summary: String {
+        switch self {
+        case .none: "no sampler-mismatch correction"
+        case .token: "w = min(exp(lp_old − lp_roll), C) per token (TIS)"
+        case .sequence: "w = min(exp(Σ_t (lp_old − lp_roll)), C) per row"
+        }
+    }
+}
+
+/// Truncated importance weights and their diagnostics.
+public enum TruncatedImportanceSampling {
+    /// The weights ([B*T], 0 where m = 0) and the fraction of loss tokens whose raw weight exceeded C.
+    /// - precondition: `batch.rolloutLogprobs` is set.
+    public static func weights(
+        batch: PolicyBatch, level: TISLevel, cap: Double
+    ) -> (weights: [Double], raw: [Double]) {
+        guard let roll = batch.rolloutLogprobs else {
+            preconditionFailure("TIS: rolloutLogprobs are required; record the sampler's log-probs")
+        }
+        let T = batch.columns
+        var raw = [Double](repeating: 0, count: batch.rows * T)
+        switch level {
+        case .none:
+            for k in raw.indices where batch.mask[k] != 0 { raw[k] = 1 }
+        case .token:
+            for k in raw.indices where batch.mask[k] != 0 {
+                raw[k] = clampedRatio(batch.oldLogprobs[k] - roll[k]).ratio
+            }
+        case .sequence:
+            for i in 0..<batch.rows {
+                var sum = 0.0
+                for t in 0..<T where batch.mask[i * T + t] != 0 { sum += batch.oldLogprobs[i * T + t] - roll[i * T + t] }
+                let w = clampedRatio(sum).ratio
+                for t in 0..<T where batch.mask[i * T + t] != 0 { raw[i * T + t] = w }
+            }
+        }
+        let truncated = level == .none ? raw : raw.map { min($0, cap) }
+        return (truncated, raw)
+    }
+}

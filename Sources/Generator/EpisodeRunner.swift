@@ -1,0 +1,223 @@
+// rlhub — plays a task's environments with the policy, batched over the KV cache, and records
+// token-exact trajectories (algorithms.md §10).
+//
+// Every slot of the cache is one episode. Each loop iteration feeds every unfinished episode its
+// next input — the token it just sampled, or the tokens of the environment's reply — in one
+// packed forward pass, then samples one token per episode that is in a policy turn. A turn ends
+// on the end-of-turn token or the per-turn budget; its text goes to `Environment.step`, and the
+// reply is appended as ChatML tokens with loss mask 0. Generated tokens are never re-tokenised.
+import Foundation
+import LM
+import Tasks
+import Tensor
+
+/// What to play.
+public struct EpisodeRequest: Sendable {
+    public var split: Split = .train
+    /// Problem indices of the split; each is played `samplesPerProblem` times (one group).
+    public var problems: [Int]
+    public var samplesPerProblem: Int = 1
+    public var sampling = SamplingParameters()
+    /// New tokens per policy turn.
+    public var maxNewTokensPerTurn: Int = 64
+    /// Turn limit (default: the task's).
+    public var maxTurns: Int?
+    /// Total tokens per episode, prompt and observations included (the KV-cache capacity).
+    public var tokenBudget: Int = 512
+    public var seed: UInt64 = 0
+    /// Training step (part of the sampling key) and the policy version recorded on spans.
+    public var step: Int = 0
+    /// Group id of `problems[0]`; group ids are unique across a training run's batches.
+    public var firstGroupID: Int = 0
+    /// Teacher forcing: per problem, the assistant turns to play instead of sampling (e.g. a gold
+    /// demonstration). Each turn is encoded and closed with `<|im_end|>`; log-probs are still
+    /// the model's. Used for SFT data with the exact tokens and masks of RL episodes.
+    public var scriptedTurns: [[String]]?
+
+    public init(problems: [Int]) { self.problems = problems }
+}
+
+/// Plays episodes of a task; keeps its KV cache between calls.
+public final class EpisodeRunner {
+    public let model: LlamaModel
+    public let tokenizer: any Tokenizer
+    public let template: ChatTemplate
+    private var cache: KVCache?
+    private let endOfTurn: Set<Int32>
+    private let imEnd: Int32?
+
+    public init(model: LlamaModel, tokenizer: any Tokenizer, template: ChatTemplate) {
+        self.model = model
+        self.tokenizer = tokenizer
+        self.template = template
+        imEnd = tokenizer.id(for: "<|im_end|>")
+        endOfTurn = Set([tokenizer.eosTokenID, imEnd, tokenizer.id(for: "<|endoftext|>")].compactMap { $0 })
+    }
+
+    /// Per-episode state while playing.
+    private struct Slot {
+        var env: any Environment
+        var trajectory: Trajectory
+        var turnTokens: [Int32] = []
+        var input: [Int32] = []
+        var active = true
+        var generated = 0
+        /// Remaining forced tokens of the current turn, and the turns after it.
+        var script: [[Int32]]?
+    }
+
+    /// Plays `request` on `task` and returns one trajectory per (problem, sample), in order.
+    public func run(_ task: any RLTask, _ request: EpisodeRequest) throws(InputError) -> [Trajectory] {
+        try request.sampling.validate()
+        let n = request.samplesPerProblem
+        guard n >= 1 else { throw InputError(file: "group_size", message: "must be ≥ 1") }
+        let budget = request.tokenBudget
+        guard budget <= model.config.maxPositionEmbeddings else {
+            throw InputError(file: "token_budget", message: "\(budget) exceeds the model's \(model.config.maxPositionEmbeddings) positions")
+        }
+        let maxTurns = request.maxTurns ?? task.maxTurns
+        let V = model.config.vocabSize
+        let S = request.problems.count * n
+        if cache == nil || cache!.slots < S || cache!.capacity < budget {
+            cache = nil
+            cache = KVCache(config: model.config, slots: S, capacity: budget)
+        }
+        guard let cache else { return [] }
+        cache.resetAll()
+
+        // 1. Reset every environment; samples of one problem share the first observation.
+        var slots: [Slot] = []
+        var prompts: [[Int32]] = []
+        for (k, problem) in request.problems.enumerated() {
+            for sample in 0..<n {
+                var env = task.makeEnvironment(split: request.split, index: problem)
+                let first = env.reset(seed: request.seed)
+                if sample == 0 {
+                    let ids = tokenizer.encode(template.render(first, addGenerationPrompt: true))
+                    guard ids.count < budget else {
+                        throw InputError(file: "token_budget", message: "the prompt of problem \(problem) has \(ids.count) tokens, budget \(budget)")
+                    }
+                    prompts.append(ids)
+                }
+                let prompt = prompts[k]
+                let t = Trajectory(
+                    task: task.spec, split: request.split.rawValue, problem: problem,
+                    groupID: request.firstGroupID + k, sample: sample, messages: first, tokens: prompt,
+                    lossMask: [UInt8](repeating: 0, count: prompt.count),
+                    samplerLogprobs: [Float](repeating: 0, count: prompt.count),
+                    spans: [TokenSpan(start: 0, length: prompt.count, source: .prompt, policyVersion: nil)],
+                    turnRewards: [], reward: 0, turns: 0, finishReason: "turn_limit")
+                var slot = Slot(env: env, trajectory: t)
+                if let turns = request.scriptedTurns?[k] {
+                    slot.script = turns.map { tokenizer.encode($0, parseSpecial: false) + (imEnd.map { [$0] } ?? []) }
+                }
+                slots.append(slot)
+            }
+        }
+        // 2. Prefill each prompt once, then share it with the group's other slots.
+        var packed: [Int32] = [], owner: [Int32] = [], lastRows: [Int] = []
+        for (k, p) in prompts.enumerated() {
+            packed += p
+            owner += [Int32](repeating: Int32(k * n), count: p.count)
+            lastRows.append(packed.count - 1)
+        }
+        var logits = model.extend(cache: cache, tokens: packed, slots: owner, logitRows: lastRows)
+        var rowOfSlot = (0..<S).map { $0 / n }
+        for s in 0..<S where s % n != 0 { cache.copySlot(from: (s / n) * n, to: s) }
+        let sampler = Sampler(vocabularySize: V)
+
+        // 3. Sample, step environments, feed replies, until every episode ends.
+        while true {
+            for s in 0..<S where slots[s].active {
+                sampleAndStep(&slots[s], logits + rowOfSlot[s] * V, request, maxTurns: maxTurns, sampler: sampler)
+            }
+            var tokens: [Int32] = [], owners: [Int32] = [], rows: [Int] = []
+            rowOfSlot = [Int](repeating: -1, count: S)
+            for s in 0..<S where slots[s].active {
+                tokens += slots[s].input
+                owners += [Int32](repeating: Int32(s), count: slots[s].input.count)
+                rowOfSlot[s] = rows.count
+                rows.append(tokens.count - 1)
+                slots[s].input = []
+            }
+            if rows.isEmpty { break }
+            logits = model.extend(cache: cache, tokens: tokens, slots: owners, logitRows: rows)
+        }
+        return slots.map(\.trajectory)
+    }
+
+    /// Samples one token for an episode; at the end of a turn steps the environment and queues
+    /// its reply (or ends the episode).
+    private func sampleAndStep(
+        _ slot: inout Slot, _ logits: UnsafePointer<Float>, _ r: EpisodeRequest, maxTurns: Int, sampler: Sampler
+    ) {
+        var t = slot.trajectory
+        defer { slot.trajectory = t }
+        let u = samplingUniform(
+            seed: r.seed, step: r.step, prompt: t.groupID, sample: t.sample, position: slot.generated)
+        var drawn = sampler.sample(logits, r.sampling, u: u)
+        if var script = slot.script, let turn = script.first, let forced = turn.first {
+            // Teacher forcing: the scripted token, with the model's log-prob under softmax(z/τ).
+            script[0].removeFirst()
+            if script[0].isEmpty { script.removeFirst() }
+            slot.script = script
+            drawn = SampledToken(token: forced, logprob: logprob(of: forced, logits, temperature: r.sampling.temperature))
+        }
+        slot.generated += 1
+        if t.spans.last?.source != .policy {
+            t.spans.append(TokenSpan(start: t.tokens.count, length: 0, source: .policy, policyVersion: r.step))
+        }
+        t.tokens.append(drawn.token)
+        t.lossMask.append(1)
+        t.samplerLogprobs.append(drawn.logprob)
+        t.spans[t.spans.count - 1].length += 1
+        slot.turnTokens.append(drawn.token)
+        let endOfTurn = self.endOfTurn.contains(drawn.token)
+        let outOfBudget = t.tokens.count >= r.tokenBudget
+        if !endOfTurn && !outOfBudget && slot.turnTokens.count < r.maxNewTokensPerTurn {
+            slot.input = [drawn.token]
+            return
+        }
+        // The turn is over: the environment judges the text.
+        let text = tokenizer.decode(slot.turnTokens, skipSpecial: true)
+        slot.turnTokens = []
+        t.messages.append(ChatMessage(role: "assistant", content: text))
+        let result = slot.env.step(text)
+        t.turnRewards.append(result.reward)
+        t.outcome = result.info["outcome"] ?? t.outcome
+        t.reward += result.reward
+        t.turns += 1
+        if result.done || t.turns >= maxTurns || outOfBudget {
+            t.finishReason = result.done ? "done" : (outOfBudget ? "token_budget" : "turn_limit")
+            slot.active = false
+            return
+        }
+        // Queue the reply: close the turn if the policy did not, then the observation in ChatML.
+        let observation = result.observation ?? []
+        t.messages += observation
+        var reply = endOfTurn ? "\n" : "<|im_end|>\n"
+        for m in observation { reply += "<|im_start|>\(m.role)\n\(m.content)<|im_end|>\n" }
+        reply += "<|im_start|>assistant\n"
+        let ids = tokenizer.encode(reply, parseSpecial: true)
+        if t.tokens.count + ids.count >= r.tokenBudget {
+            t.finishReason = "token_budget"
+            slot.active = false
+            return
+        }
+        t.spans.append(TokenSpan(start: t.tokens.count, length: ids.count, source: .environment, policyVersion: nil))
+        t.tokens += ids
+        t.lossMask += [UInt8](repeating: 0, count: ids.count)
+        t.samplerLogprobs += [Float](repeating: 0, count: ids.count)
+        slot.input = [drawn.token] + ids
+    }
+
+    /// log softmax(z/τ)[token] (τ = 0 is treated as 1, as the sampler records it).
+    private func logprob(of token: Int32, _ z: UnsafePointer<Float>, temperature: Float) -> Float {
+        let V = model.config.vocabSize
+        let tau = temperature > 0 ? temperature : 1
+        let m = FastMath.max(z, V)
+        var sum: Float = 0
+        for i in 0..<V { sum += FastMath.exp((z[i] - m) / tau) }
+        return (z[Int(token)] - m) / tau - log(sum)
+    }
+}

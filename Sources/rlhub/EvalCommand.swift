@@ -1,0 +1,48 @@
+// rlhub eval — held-out accuracy, unbiased pass@k and mean length of a model on a task, with a
+// 95% confidence interval over problems.
+import ArgumentParser
+import Foundation
+import Generator
+import LM
+import Tasks
+
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Evaluate a model on a task's held-out problems: accuracy, pass@k, mean length, 95% CI.",
+        discussion: """
+            Example: rlhub eval --model preset:tiny --task add:digits=2 --episodes 200
+            Each of the --episodes test problems is played --k times (default temperature: 0 for
+            k = 1, else 1). Tasks: \(TaskRegistry.names.joined(separator: ", ")).
+            """)
+
+    @Option(help: "Model reference: preset:NAME, a Hugging Face folder or a .gguf file.") var model: String
+    @Option(help: "Task spec, e.g. add:digits=3.") var task: String
+    @Option(help: "Held-out problems to play.") var episodes = 100
+    @Option(help: "Samples per problem (pass@k).") var k = 1
+    @Option(help: "Sampling temperature (default 0 for k = 1, 1 otherwise).") var temperature: Float?
+    @Option(help: "New tokens per assistant turn (default: the task's hint).") var maxNewTokens: Int?
+    @Option(help: "Seed of sampling and of preset initialisation.") var seed: UInt64 = 0
+    @Flag(help: "Print JSON.") var json = false
+    @Option(help: "Write the trajectories as JSON Lines to this file.") var dump: String?
+    @OptionGroup var compute: ComputeOptions
+
+    func run() throws {
+        try compute.apply()
+        guard episodes > 0 else { throw InputError(file: "--episodes", message: "must be positive") }
+        guard k > 0 else { throw InputError(file: "--k", message: "must be positive") }
+        let rlTask = try TaskRegistry.make(task)
+        let loaded = try ModelLoader.load(model, seed: seed)
+        let report = try Evaluation.run(
+            loaded: loaded, task: rlTask, episodes: episodes, k: k,
+            temperature: temperature ?? (k == 1 ? 0 : 1), maxNewTokens: maxNewTokens, seed: seed)
+        if let dump { try Trajectory.writeJSONL(report.trajectories, to: dump) }
+        if json { return try printJSON(report.summary) }
+        let s = report.summary
+        print("task \(s.task) · \(s.problems) held-out problems × \(s.k) samples · temperature \(s.temperature)")
+        print(String(format: "accuracy     %.4f  (95%% CI %.4f – %.4f)", s.accuracy, s.accuracy_ci[0], s.accuracy_ci[1]))
+        print(String(format: "mean reward  %.4f  (95%% CI %.4f – %.4f)", s.mean_reward, s.mean_reward_ci[0], s.mean_reward_ci[1]))
+        print(String(format: "pass@%d       %.4f", s.k, s.pass_at_k))
+        print(String(format: "mean length  %.1f tokens", s.mean_length))
+    }
+}
