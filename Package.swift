@@ -16,6 +16,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         .systemLibrary(
@@ -24,18 +26,27 @@ let package = Package(
         .target(name: "LM", dependencies: ["Tensor"], swiftSettings: numericFlags),
         .target(name: "Tasks", dependencies: ["LM"]),
         .target(name: "Algorithms"),
+        .target(
+            name: "Trainer",
+            dependencies: [
+                "LM", "Tensor", "Tasks", "Generator", "Algorithms",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: numericFlags),
         .target(name: "Generator", dependencies: ["LM", "Tensor", "Tasks"], swiftSettings: numericFlags),
         .target(name: "Benchmarks", dependencies: ["LM", "Tensor", "Generator"], path: "Benchmarks"),
         .executableTarget(
             name: "rlhub",
             dependencies: [
-                "LM", "Tensor", "Tasks", "Generator", "Benchmarks",
+                "LM", "Tensor", "Tasks", "Generator", "Algorithms", "Trainer", "Benchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
             ]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "LMTests", dependencies: ["LM", "Tensor", "Generator"]),
         .testTarget(name: "TasksTests", dependencies: ["Tasks", "LM"]),
         .testTarget(name: "AlgorithmsTests", dependencies: ["Algorithms"]),
+        .testTarget(name: "TrainerTests", dependencies: ["Trainer", "Algorithms", "Tasks", "Generator", "LM", "Tensor"]),
         .testTarget(name: "GeneratorTests", dependencies: ["Generator", "LM", "Tensor", "Tasks"]),
         .testTarget(name: "CLITests", dependencies: ["LM", "Tensor"]),
     ],

@@ -1,4 +1,5 @@
 // rlhub — the root command and the mapping of errors to exit codes.
+import Algorithms
 import ArgumentParser
 import Foundation
 import LM
@@ -12,7 +13,7 @@ struct RLHub: ParsableCommand {
         version: RLHubVersion.string,
         subcommands: [
             DoctorCommand.self, BenchCommand.self, InitModelCommand.self, LogprobsCommand.self,
-            TokenizeCommand.self, GenerateCommand.self, ExportCommand.self, EvalCommand.self,
+            TokenizeCommand.self, GenerateCommand.self, ExportCommand.self, EvalCommand.self, TrainCommand.self,
         ])
 
     /// Parses and runs, printing errors on one line with the documented exit codes.
@@ -21,6 +22,9 @@ struct RLHub: ParsableCommand {
             var command = try parseAsRoot()
             try command.run()
         } catch let error as InputError {
+            FileHandle.standardError.write(Data("rlhub: error: \(error)\n".utf8))
+            Foundation.exit(2)
+        } catch let error as ConfigError {
             FileHandle.standardError.write(Data("rlhub: error: \(error)\n".utf8))
             Foundation.exit(2)
         } catch let error as RunFailure {

@@ -86,7 +86,8 @@ struct PretrainedModelTests {
         let dir = temporaryFolder().appendingPathComponent("smollm2-hf")
         try HFCheckpoint.save(loaded, to: dir.path)
         let back = try HFCheckpoint.load(folder: dir.path)
-        #expect(back.model.parameters.array == loaded.model.parameters.array)
+        let same = bitEqual(back.model.parameters.array, loaded.model.parameters.array)
+        #expect(same)
         let text = "<|im_start|>user\nWhat is 12 + 30?<|im_end|>\n"
         #expect(back.tokenizer.encode(text) == loaded.tokenizer.encode(text))
         #expect(back.chatTemplate.source == loaded.chatTemplate.source)

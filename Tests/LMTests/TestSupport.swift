@@ -52,3 +52,7 @@ func referencePython(_ modules: String = "numpy, safetensors") -> String? {
     }
     return nil
 }
+
+/// Array equality outside `#expect`: a failing `#expect(a == b)` on million-element arrays makes
+/// Swift Testing compute a diff that takes minutes.
+func bitEqual(_ a: [Float], _ b: [Float]) -> Bool { a == b }

@@ -1,0 +1,106 @@
+// rlhub — trajectories as the algorithms see them (a right-padded [B, T] response grid) and as
+// the model sees them (packed sequences), with the index map between the two.
+//
+// Row i's response starts at its prompt length P_i; response column t is absolute position
+// P_i + t, whose log-prob comes from the logits at position P_i + t − 1 (algorithms.md §0).
+import Algorithms
+import Foundation
+import Generator
+import LM
+
+/// One rollout batch in both layouts.
+struct RolloutBatch {
+    let trajectories: [Trajectory]
+    /// B rows, T response columns.
+    let rows: Int, columns: Int
+    let promptLengths: [Int]
+    /// [B*T] loss mask, sampler log-probs.
+    var mask: [Double]
+    let rolloutLogprobs: [Double]
+    var rewards: [Double]
+    let groupIDs: [Int]
+    let responseLengths: [Int]
+    /// Whether the episode ended without an end-of-turn token (cut by a budget).
+    let truncated: [Bool]
+
+    init(_ trajectories: [Trajectory], endTokens: Set<Int32>) {
+        self.trajectories = trajectories
+        rows = trajectories.count
+        promptLengths = trajectories.map(\.promptLength)
+        columns = zip(trajectories, promptLengths).map { $0.tokens.count - $1 }.max() ?? 0
+        var mask = [Double](repeating: 0, count: rows * columns)
+        var roll = mask
+        for (i, t) in trajectories.enumerated() {
+            let P = promptLengths[i]
+            for c in 0..<(t.tokens.count - P) {
+                mask[i * columns + c] = Double(t.lossMask[P + c])
+                roll[i * columns + c] = Double(t.samplerLogprobs[P + c])
+            }
+        }
+        self.mask = mask
+        rolloutLogprobs = roll
+        rewards = trajectories.map(\.reward)
+        groupIDs = trajectories.map(\.groupID)
+        responseLengths = trajectories.map(\.responseLength)
+        truncated = trajectories.map { t in
+            guard let last = t.tokens.indices.last(where: { t.lossMask[$0] == 1 }) else { return false }
+            // Cut by the per-turn limit or the token budget: the policy never closed its turn.
+            return !endTokens.contains(t.tokens[last])
+        }
+    }
+
+    /// The packed model batch of `rowIndices` (log-probs from position P_i − 1 on).
+    func trainingBatch(_ rowIndices: [Int]) -> TrainingBatch {
+        TrainingBatch(
+            sequences: rowIndices.map { trajectories[$0].tokens },
+            scoreFrom: rowIndices.map { max(0, promptLengths[$0] - 1) })
+    }
+
+    /// Scatters per-row packed values (log-probs, entropies, values) into the [b, T] grid of
+    /// `rowIndices`; entries outside the response stay 0.
+    func grid(_ packed: [Float], batch: TrainingBatch, rows rowIndices: [Int]) -> [Double] {
+        var out = [Double](repeating: 0, count: rowIndices.count * columns)
+        for (k, i) in rowIndices.enumerated() {
+            let P = promptLengths[i], n = trajectories[i].tokens.count - P
+            for c in 0..<n { out[k * columns + c] = Double(packed[batch.row(sequence: k, position: P + c - 1)]) }
+        }
+        return out
+    }
+
+    /// Gathers a [b, T] gradient grid back to packed rows (the model's backward input).
+    func packed(_ grid: [Double], batch: TrainingBatch, rows rowIndices: [Int]) -> [Float] {
+        var out = [Float](repeating: 0, count: batch.rowCount)
+        for (k, i) in rowIndices.enumerated() {
+            let P = promptLengths[i], n = trajectories[i].tokens.count - P
+            for c in 0..<n { out[batch.row(sequence: k, position: P + c - 1)] = Float(grid[k * columns + c]) }
+        }
+        return out
+    }
+
+    /// Packed row indices of every response position of `rowIndices` (for the value head).
+    func responseRows(batch: TrainingBatch, rows rowIndices: [Int]) -> [Int] {
+        var out: [Int] = []
+        for (k, i) in rowIndices.enumerated() {
+            let P = promptLengths[i]
+            for c in 0..<columns { out.append(c < trajectories[i].tokens.count - P ? batch.row(sequence: k, position: P + c - 1) : -1) }
+        }
+        return out
+    }
+
+    /// Splits `rowIndices` into micro-batches of at most `maxTokens` packed tokens, in order.
+    func microBatches(_ rowIndices: [Int], maxTokens: Int) -> [[Int]] {
+        var out: [[Int]] = [], current: [Int] = [], tokens = 0
+        for i in rowIndices {
+            let n = trajectories[i].tokens.count
+            if !current.isEmpty && tokens + n > maxTokens {
+                out.append(current)
+                current = []
+                tokens = 0
+            }
+            current.append(i)
+            tokens += n
+        }
+        if !current.isEmpty { out.append(current) }
+        return out
+    }
+}

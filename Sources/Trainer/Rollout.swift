@@ -1,0 +1,83 @@
+// rlhub — stage 1 of a step: play episodes with the current policy (and, with DAPO's dynamic
+// sampling, keep playing until enough informative groups are collected).
+//
+// Problems are drawn by a counter-based shuffle keyed by (seed, dataOrder, cursor): the data
+// order of a run is a function of its seed, and resuming only needs the cursor.
+import Algorithms
+import Foundation
+import Generator
+import LM
+import Tasks
+import Tensor
+
+/// The rollouts of one step.
+struct RolloutResult {
+    var trajectories: [Trajectory]
+    var metrics: [String: Double]
+    var seconds: Double
+}
+
+extension RLTrainer {
+    /// Problem index of draw number `cursor` from the train split.
+    func problemIndex(_ cursor: Int) -> Int {
+        var rng = CounterRNG(seed: UInt64(config.algorithm.seed), purpose: .dataOrder, step: UInt64(cursor))
+        let count = task.problemCount(.train) ?? (1 << 30)
+        return rng.nextInt(below: count)
+    }
+
+    /// Plays `promptsPerStep` problems × `groupSize` samples (more rounds with dynamic sampling).
+    func collectRollouts(step: Int) throws -> RolloutResult {
+        let a = config.algorithm
+        let start = Date()
+        var buffer = DynamicSampling.Buffer<[Trajectory]>(targetGroups: a.promptsPerStep, maxRounds: a.maxResampleRounds)
+        var metrics: [String: Double] = [:]
+        while true {
+            let cursor = state.problemCursor
+            var request = EpisodeRequest(problems: (0..<a.promptsPerStep).map { problemIndex(cursor + $0) })
+            request.samplesPerProblem = a.groupSize
+            request.sampling = SamplingParameters(temperature: Float(a.temperature))
+            request.maxNewTokensPerTurn = a.maxNewTokens
+            request.tokenBudget = config.tokenBudget
+            request.seed = UInt64(a.seed)
+            request.step = step
+            request.firstGroupID = cursor
+            state.problemCursor += a.promptsPerStep
+            let played = try runner.run(task, request)
+            if !a.dynamicSampling {
+                return RolloutResult(trajectories: played, metrics: metrics, seconds: Date().timeIntervalSince(start))
+            }
+            let groups = Dictionary(grouping: played, by: \.groupID).sorted { $0.key < $1.key }.map(\.value)
+            do {
+                if let full = try buffer.add(groups, values: { $0.map(\.reward) }) {
+                    metrics.merge(buffer.metrics) { $1 }
+                    return RolloutResult(trajectories: full.flatMap { $0 }, metrics: metrics, seconds: Date().timeIntervalSince(start))
+                }
+            } catch {
+                // Out of rounds: train on what was kept (possibly nothing: the step is skipped).
+                metrics.merge(buffer.metrics) { $1 }
+                metrics["dynamic_sampling/exhausted"] = 1
+                return RolloutResult(
+                    trajectories: buffer.pending.flatMap { $0 }, metrics: metrics, seconds: Date().timeIntervalSince(start))
+            }
+        }
+    }
+
+    /// Gold demonstrations of `promptsPerStep` problems, replayed through the runner (SFT).
+    func collectDemonstrations(step: Int) throws -> RolloutResult {
+        let a = config.algorithm
+        let start = Date()
+        let cursor = state.problemCursor
+        let problems = (0..<a.promptsPerStep).map { problemIndex(cursor + $0) }
+        var request = EpisodeRequest(problems: problems)
+        request.scriptedTurns = problems.map { p in
+            task.goldDemonstration(split: .train, index: p, seed: UInt64(a.seed)).filter { $0.role == "assistant" }.map(\.content)
+        }
+        request.maxNewTokensPerTurn = config.tokenBudget
+        request.tokenBudget = config.tokenBudget
+        request.seed = UInt64(a.seed)
+        request.step = step
+        request.firstGroupID = cursor
+        state.problemCursor += a.promptsPerStep
+        return RolloutResult(trajectories: try runner.run(task, request), metrics: [:], seconds: Date().timeIntervalSince(start))
+    }
+}

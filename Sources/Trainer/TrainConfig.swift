@@ -1,0 +1,111 @@
+// rlhub — one training run's resolved configuration: the algorithm's hyper-parameters plus the
+// run-level settings (task, model, budgets, schedules). Printed resolved at the start of a run
+// and hashed (canonical JSON, SHA-256) to identify it.
+import Algorithms
+import Crypto
+import Foundation
+import LM
+
+/// Everything that determines a run (with the code version and thread count).
+public struct TrainConfig: Codable, Sendable, Equatable {
+    /// Preset name the run started from (`grpo`, `ppo`, `sft`, …).
+    public var algo: String
+    /// Hyper-parameters (the preset's, after `--config` and `--set`).
+    public var algorithm: AlgorithmConfig
+    /// Canonical task spec, e.g. `add:digits=2,format=0,lenient=false`.
+    public var task: String
+    /// Model reference the run starts from.
+    public var model: String
+    /// Optimizer steps, default 100.
+    public var steps: Int = 100
+    /// Held-out evaluation every N steps (and at the start and end); 0 = start and end only.
+    public var evalEvery: Int = 10
+    /// Held-out problems per evaluation (greedy), default 100.
+    public var evalEpisodes: Int = 100
+    /// Checkpoint every N steps (and at the end); 0 = at the end only.
+    public var checkpointEvery: Int = 0
+    /// Tokens per episode, prompt and observations included (KV-cache capacity), default 512.
+    public var tokenBudget: Int = 512
+    /// Packed tokens per micro-batch (activation memory), default 4096.
+    public var microBatchTokens: Int = 4096
+    /// Learning-rate schedule over `steps`, default constant (TRL's default is linear decay).
+    public var lrSchedule: LearningRateSchedule = .constant
+
+    enum CodingKeys: String, CodingKey {
+        case algo, algorithm, task, model, steps
+        case evalEvery = "eval_every", evalEpisodes = "eval_episodes", checkpointEvery = "checkpoint_every"
+        case tokenBudget = "token_budget", microBatchTokens = "micro_batch_tokens", lrSchedule = "lr_schedule"
+    }
+
+    /// Run-level keys settable with `--set` (the algorithm's keys are the rest).
+    public static let runKeys = ["steps", "eval_every", "eval_episodes", "checkpoint_every", "token_budget", "micro_batch_tokens", "lr_schedule"]
+
+    public init(algo: String, algorithm: AlgorithmConfig, task: String, model: String) {
+        self.algo = algo
+        self.algorithm = algorithm
+        self.task = task
+        self.model = model
+    }
+
+    /// Applies `key=value`: run-level keys here, the rest to the algorithm.
+    public mutating func set(_ assignment: String) throws(ConfigError) {
+        guard let eq = assignment.firstIndex(of: "=") else {
+            throw ConfigError(file: "--set", field: assignment, message: "expected key=value")
+        }
+        let key = String(assignment[..<eq]).trimmingCharacters(in: .whitespaces)
+        let value = String(assignment[assignment.index(after: eq)...]).trimmingCharacters(in: .whitespaces)
+        func int() throws(ConfigError) -> Int {
+            guard let v = Int(value), v >= 0 else {
+                throw ConfigError(file: "--set", field: key, message: "must be a non-negative integer, got '\(value)'")
+            }
+            return v
+        }
+        switch key {
+        case "steps": steps = try int()
+        case "eval_every": evalEvery = try int()
+        case "eval_episodes": evalEpisodes = try int()
+        case "checkpoint_every": checkpointEvery = try int()
+        case "token_budget": tokenBudget = try int()
+        case "micro_batch_tokens": microBatchTokens = try int()
+        case "lr_schedule":
+            guard let s = LearningRateSchedule(rawValue: value) else {
+                throw ConfigError(
+                    file: "--set", field: key,
+                    message: "'\(value)' is not a schedule; valid: \(LearningRateSchedule.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            lrSchedule = s
+        default: try algorithm.set(key, to: value)
+        }
+    }
+
+    /// Checks the whole configuration; messages say what to change.
+    public func validate() throws(ConfigError) {
+        try algorithm.validate()
+        if steps < 1 { throw ConfigError(file: "--set", field: "steps", message: "must be ≥ 1") }
+        if tokenBudget < 16 { throw ConfigError(file: "--set", field: "token_budget", message: "must be ≥ 16") }
+        if microBatchTokens < tokenBudget {
+            throw ConfigError(
+                file: "--set", field: "micro_batch_tokens",
+                message: "must be ≥ token_budget (\(tokenBudget)) so one episode fits a micro-batch")
+        }
+    }
+
+    /// Canonical JSON (sorted keys): what the config hash covers.
+    public func canonicalJSON() -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return (try? encoder.encode(self)) ?? Data()
+    }
+
+    /// SHA-256 of ``canonicalJSON()`` in hex.
+    public var hash: String {
+        SHA256.hash(data: canonicalJSON()).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Indented JSON for printing at the start of a run.
+    public func prettyJSON() -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
+    }
+}

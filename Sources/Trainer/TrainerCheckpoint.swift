@@ -1,0 +1,91 @@
+// rlhub — trainer checkpoints: a Hugging Face model folder plus everything needed to resume
+// bit for bit (architecture.md "Data that flows through", item 4):
+//   config.json, model.safetensors, generation_config.json, tokenizer files   (the model REF)
+//   optimizer.safetensors   AdamW moments (and the value head with its moments, for PPO)
+//   trainer_state.json      step, optimizer steps, data cursor
+//   rlhub.json              config hash, rlhub version, the resolved config
+// Randomness needs no saved state: every draw is keyed by (seed, purpose, step, index).
+import Foundation
+import LM
+import Tensor
+
+/// Counters that make a resumed run continue exactly where the checkpoint was taken.
+public struct TrainerState: Codable, Sendable, Equatable {
+    /// Optimizer steps completed (the next step to run is `step + 1`).
+    public var step: Int
+    /// AdamW's bias-correction counter (steps skipped on empty batches do not count).
+    public var optimizerStep: Int
+    public var valueOptimizerStep: Int?
+    /// Problems drawn so far (dynamic sampling draws more than prompts_per_step per step).
+    public var problemCursor: Int
+    public var configHash: String
+}
+
+public enum TrainerCheckpoint {
+    /// Writes a checkpoint folder atomically (temporary sibling, then rename).
+    static func save(
+        to folder: String, loaded: LoadedModel, optimizer: AdamW, valueHead: ValueHead?,
+        state: TrainerState, resolvedConfig: Data
+    ) throws {
+        let state = try JSONEncoder.sorted.encode(state)
+        var meta: [String: Any] = ["config_hash": "", "rlhub_version": RLHubVersion.string]
+        if let obj = try? JSONSerialization.jsonObject(with: resolvedConfig) { meta["config"] = obj }
+        let stateObj = try JSONSerialization.jsonObject(with: state) as? [String: Any]
+        meta["config_hash"] = stateObj?["configHash"] ?? ""
+        let rlhubJSON = try JSONSerialization.data(withJSONObject: meta, options: [.sortedKeys, .prettyPrinted])
+        let dir = NSTemporaryDirectory() + "rlhub-opt-\(getpid())-\(UUID().uuidString).safetensors"
+        var tensors: [(name: String, shape: [Int], data: UnsafeBufferPointer<Float>)] = [
+            ("adam.m", [optimizer.m.count], UnsafeBufferPointer(start: optimizer.m.pointer, count: optimizer.m.count)),
+            ("adam.v", [optimizer.v.count], UnsafeBufferPointer(start: optimizer.v.pointer, count: optimizer.v.count)),
+        ]
+        if let head = valueHead {
+            tensors += [
+                ("value_head.parameters", [head.parameters.count], UnsafeBufferPointer(start: head.parameters.pointer, count: head.parameters.count)),
+                ("value_head.adam.m", [head.optimizer.m.count], UnsafeBufferPointer(start: head.optimizer.m.pointer, count: head.optimizer.m.count)),
+                ("value_head.adam.v", [head.optimizer.v.count], UnsafeBufferPointer(start: head.optimizer.v.pointer, count: head.optimizer.v.count)),
+            ]
+        }
+        try SafetensorsWriter.write(tensors, metadata: ["format": "pt"], to: dir)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let optimizerData = try Data(contentsOf: URL(fileURLWithPath: dir))
+        try HFCheckpoint.save(
+            loaded, to: folder,
+            extraFiles: ["optimizer.safetensors": optimizerData, "trainer_state.json": state, "rlhub.json": rlhubJSON])
+    }
+
+    /// Restores model parameters, optimizer and value-head state from a checkpoint folder.
+    static func restore(
+        from folder: String, into model: LlamaModel, optimizer: AdamW, valueHead: ValueHead?
+    ) throws(InputError) -> TrainerState {
+        let saved = try HFCheckpoint.load(folder: folder)
+        guard saved.model.parameterCount == model.parameterCount else {
+            throw InputError(file: folder + "/config.json", message: "checkpoint model differs from the run's model")
+        }
+        model.copyParameters(from: saved.model)
+        let statePath = folder + "/trainer_state.json"
+        guard let data = FileManager.default.contents(atPath: statePath),
+              let state = try? JSONDecoder().decode(TrainerState.self, from: data) else {
+            throw InputError(file: statePath, message: "missing or not a trainer state")
+        }
+        let file = try SafetensorsFile(contentsOf: folder + "/optimizer.safetensors")
+        try file.copyFloats("adam.m", into: UnsafeMutableBufferPointer(start: optimizer.m.pointer, count: optimizer.m.count))
+        try file.copyFloats("adam.v", into: UnsafeMutableBufferPointer(start: optimizer.v.pointer, count: optimizer.v.count))
+        optimizer.restore(step: state.optimizerStep)
+        if let head = valueHead {
+            try file.copyFloats("value_head.parameters", into: UnsafeMutableBufferPointer(start: head.parameters.pointer, count: head.parameters.count))
+            try file.copyFloats("value_head.adam.m", into: UnsafeMutableBufferPointer(start: head.optimizer.m.pointer, count: head.optimizer.m.count))
+            try file.copyFloats("value_head.adam.v", into: UnsafeMutableBufferPointer(start: head.optimizer.v.pointer, count: head.optimizer.v.count))
+            head.optimizer.restore(step: state.valueOptimizerStep ?? 0)
+        }
+        return state
+    }
+}
+
+extension JSONEncoder {
+    /// Sorted keys: canonical JSON for hashing and diffing.
+    static var sorted: JSONEncoder {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return e
+    }
+}

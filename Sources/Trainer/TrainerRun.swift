@@ -1,0 +1,89 @@
+// rlhub — around the steps: held-out evaluation, checkpoints on a schedule, exact resume.
+import Algorithms
+import Foundation
+import Generator
+import LM
+import Tasks
+
+extension RLTrainer {
+    /// Greedy evaluation on `eval_episodes` held-out problems: `eval/accuracy`, `eval/mean_reward`,
+    /// `eval/response_length`, logged at the current step.
+    @discardableResult
+    public func evaluate() throws -> [String: Double] {
+        guard config.evalEpisodes > 0 else { return [:] }
+        let report = try Evaluation.run(
+            loaded: loaded, task: task, episodes: config.evalEpisodes, k: 1, temperature: 0,
+            maxNewTokens: config.algorithm.maxNewTokens, seed: UInt64(config.algorithm.seed), tokenBudget: config.tokenBudget)
+        let m: [String: Double] = [
+            "eval/accuracy": report.summary.accuracy, "eval/mean_reward": report.summary.mean_reward,
+            "eval/response_length": report.summary.mean_length,
+        ]
+        sink.log(step: state.step, metrics: m)
+        return m
+    }
+
+    /// Writes a checkpoint folder (model in HF layout + optimizer + trainer state).
+    public func saveCheckpoint(to folder: String) throws {
+        try TrainerCheckpoint.save(
+            to: folder, loaded: loaded, optimizer: optimizer, valueHead: valueHead, state: state,
+            resolvedConfig: config.canonicalJSON())
+    }
+
+    /// Restores a checkpoint written by ``saveCheckpoint(to:)`` of a run with the same config.
+    public func resume(from folder: String) throws {
+        let restored = try TrainerCheckpoint.restore(from: folder, into: model, optimizer: optimizer, valueHead: valueHead)
+        guard restored.configHash == state.configHash else {
+            throw InputError(
+                file: folder + "/trainer_state.json", field: "configHash",
+                message: "the checkpoint belongs to another configuration (\(restored.configHash.prefix(12)) ≠ \(state.configHash.prefix(12)))")
+        }
+        state = restored
+    }
+
+    /// The steps of a run, with evaluations and checkpoints on schedule.
+    /// - Parameters:
+    ///   - checkpointRoot: folder for `step-N` checkpoints (nil = none).
+    ///   - report: called after each step with its metrics.
+    public func train(checkpointRoot: String?, report: (Int, [String: Double]) -> Void) throws {
+        if state.step == 0 {
+            report(0, try evaluate())
+            try sink.flush()
+        }
+        while state.step < config.steps {
+            let metrics = try runStep()
+            let s = state.step
+            var all = metrics
+            if s == config.steps || (config.evalEvery > 0 && s % config.evalEvery == 0) {
+                all.merge(try evaluate()) { $1 }
+            }
+            if let root = checkpointRoot,
+               s == config.steps || (config.checkpointEvery > 0 && s % config.checkpointEvery == 0) {
+                try sink.flush()
+                try saveCheckpoint(to: root + "/step-\(s)")
+                try TrainerCheckpoint.pruneOlder(in: root, keeping: s)
+            }
+            try sink.flush()
+            report(s, all)
+        }
+    }
+}
+
+extension TrainerCheckpoint {
+    /// The latest `step-N` checkpoint under `root`, if any.
+    public static func latest(in root: String) -> (step: Int, path: String)? {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+        let steps = names.compactMap { $0.hasPrefix("step-") ? Int($0.dropFirst(5)) : nil }
+        guard let best = steps.max() else { return nil }
+        return (best, root + "/step-\(best)")
+    }
+
+    /// Removes `step-N` folders older than `keeping` (the latest one is enough to resume).
+    static func pruneOlder(in root: String, keeping: Int) throws {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+        for name in names where name.hasPrefix("step-") {
+            if let n = Int(name.dropFirst(5)), n < keeping {
+                try FileManager.default.removeItem(atPath: root + "/" + name)
+            }
+        }
+    }
+}

@@ -1,0 +1,144 @@
+// The training loop: every preset runs and reports finite metrics, resume is bit-exact, empty
+// batches skip the update, bad configurations are one-line errors.
+import Algorithms
+import Foundation
+import Generator
+import LM
+import Tasks
+import Tensor
+import Testing
+import Trainer
+
+/// A small run: tiny model, 2-digit addition, 4 prompts × 4 samples.
+func smallConfig(_ preset: AlgorithmPreset, task: String = "add:digits=2", steps: Int = 2) throws -> TrainConfig {
+    var c = TrainConfig(algo: preset.rawValue, algorithm: preset.config, task: try TaskRegistry.canonicalSpec(task), model: "preset:tiny")
+    c.steps = steps
+    c.evalEpisodes = 8
+    c.evalEvery = 0
+    c.tokenBudget = 128
+    c.microBatchTokens = 256
+    for a in ["prompts_per_step=4", "max_new_tokens=8", "lr=1e-3", "seed=3"] { try c.set(a) }
+    if preset != .ppo && preset != .sft { try c.set("group_size=4") }
+    if preset == .ppo { try c.set("prompts_per_step=8") }
+    if preset == .gspo { try c.set("mini_batches=2") }
+    if preset == .dapo { try c.set("overlong_buffer=4") }
+    return c
+}
+
+func tinyModel(seed: UInt64 = 0) throws -> LoadedModel { try ModelLoader.load("preset:tiny", seed: seed) }
+
+@Suite("Trainer", .serialized)
+struct TrainerTests {
+    @Test(arguments: AlgorithmPreset.allCases)
+    func everyPresetRunsWithFiniteMetrics(_ preset: AlgorithmPreset) throws {
+        let sink = MemoryMetricSink()
+        let loaded = try tinyModel()
+        let before = loaded.model.parameters.array
+        // A non-trivial reward signal: multi-turn guess for PPO's critic, addition otherwise.
+        let trainer = try RLTrainer(config: try smallConfig(preset), loaded: loaded, sink: sink)
+        for _ in 0..<2 { try trainer.runStep() }
+        #expect(trainer.step == 2)
+        let last = try #require(sink.records.last?.metrics)
+        for (k, v) in last { #expect(v.isFinite, "\(preset): \(k) = \(v)") }
+        #expect(last["time/step_s"] != nil && last["rollout/episodes"] != nil)
+        #expect(last["reward/mean"] != nil || last["rollout/episodes"] == 0)
+        // Something was learned from (parameters moved), unless every update was legitimately skipped.
+        let moved = zip(before, loaded.model.parameters.array).contains { $0 != $1 }
+        let updates = sink.records.reduce(0.0) { $0 + ($1.metrics["optimizer_steps"] ?? ($1.metrics["dpo/pairs"].map { $0 > 0 ? 1 : 0 } ?? 0)) }
+        #expect(moved == (updates > 0) || preset == .sft && moved, "\(preset): moved \(moved), updates \(updates)")
+    }
+
+    @Test func resumeIsBitExact() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("resume-\(UUID())").path
+        var config = try smallConfig(.grpo, steps: 4)
+        config.checkpointEvery = 2
+        // Uninterrupted.
+        let a = try tinyModel()
+        let sinkA = MemoryMetricSink()
+        try RLTrainer(config: config, loaded: a, sink: sinkA).train(checkpointRoot: root + "/a") { _, _ in }
+        // Two steps, a checkpoint, a fresh process state, two more steps.
+        var half = config
+        half.steps = 2
+        let b1 = try tinyModel()
+        let sinkB = MemoryMetricSink()
+        let first = try RLTrainer(config: config, loaded: b1, sink: sinkB)
+        try first.runStep()
+        try first.runStep()
+        try first.saveCheckpoint(to: root + "/b/step-2")
+        // A new process loads the run's starting model (also the KL reference) and then the checkpoint.
+        let b2 = try tinyModel()
+        let second = try RLTrainer(config: config, loaded: b2, sink: sinkB)
+        try second.resume(from: root + "/b/step-2")
+        #expect(second.step == 2)
+        try second.runStep()
+        try second.runStep()
+        let same = bitEqual(b2.model.parameters.array, a.model.parameters.array)
+        #expect(same, "final weights differ after resume")
+        let stepsA = sinkA.records.filter { $0.step >= 1 && $0.metrics["reward/mean"] != nil }
+        let stepsB = sinkB.records.filter { $0.metrics["reward/mean"] != nil }
+        #expect(stepsA.count == 4 && stepsB.count == 4)
+        for (x, y) in zip(stepsA, stepsB) {
+            for key in x.metrics.keys where !key.hasPrefix("time/") && !key.hasPrefix("perf/") {
+                #expect(x.metrics[key] == y.metrics[key], "step \(x.step) \(key): \(x.metrics[key]!) vs \(y.metrics[key] ?? .nan)")
+            }
+        }
+        // A checkpoint of another configuration is refused.
+        var other = config
+        try other.set("lr=5e-4")
+        let wrong = try RLTrainer(config: other, loaded: try tinyModel(), sink: MemoryMetricSink())
+        #expect(throws: InputError.self) { try wrong.resume(from: root + "/b/step-2") }
+    }
+
+    @Test func emptyBatchesSkipTheOptimizerStep() throws {
+        // Every completion is cut at one token and the overlong filter masks all of them.
+        var config = try smallConfig(.grpo)
+        // Near-greedy sampling: the random model's first token is not an end-of-turn token.
+        for a in ["max_new_tokens=1", "overlong_filter=true", "kl_coef=0", "temperature=0.01"] { try config.set(a) }
+        let loaded = try tinyModel()
+        let before = loaded.model.parameters.array
+        let sink = MemoryMetricSink()
+        let trainer = try RLTrainer(config: config, loaded: loaded, sink: sink)
+        try trainer.runStep()
+        let same = bitEqual(loaded.model.parameters.array, before)
+        #expect(same)
+        #expect(sink.records.last?.metrics["optimizer_steps"] == 0)
+        #expect(sink.records.last?.metrics["skipped"] == 1)
+    }
+
+    @Test func badConfigurationsAreOneLineErrors() throws {
+        var c = try smallConfig(.grpo)
+        func expectError(_ assignment: String, mentions: String) {
+            var copy = c
+            do {
+                try copy.set(assignment)
+                try copy.validate()
+                Issue.record("\(assignment) was accepted")
+            } catch {
+                #expect(String(describing: error).contains(mentions), "\(assignment): \(error)")
+                #expect(!String(describing: error).contains("\n"))
+            }
+        }
+        expectError("group_size=1", mentions: "group_size")
+        expectError("clip_high=-0.1", mentions: "clip_high")
+        expectError("temprature=0.5", mentions: "temperature")  // did-you-mean
+        expectError("loss_agg=token-sum", mentions: "token-mean")  // lists the valid names
+        expectError("steps=abc", mentions: "steps")
+        expectError("micro_batch_tokens=16", mentions: "token_budget")
+        c.tokenBudget = 100_000
+        #expect(throws: (any Error).self) { try RLTrainer(config: c, loaded: try tinyModel(), sink: MemoryMetricSink()) }
+    }
+
+    @Test func configHashIsStableAndSensitive() throws {
+        let a = try smallConfig(.dapo)
+        var b = try smallConfig(.dapo)
+        #expect(a.hash == b.hash && a.hash.count == 64)
+        try b.set("seed=4")
+        #expect(a.hash != b.hash)
+        let decoded = try JSONDecoder().decode(TrainConfig.self, from: a.canonicalJSON())
+        #expect(decoded == a && decoded.hash == a.hash)
+    }
+}
+
+/// Array equality outside `#expect`: a failing `#expect(a == b)` on million-element arrays makes
+/// Swift Testing compute a diff that takes minutes.
+func bitEqual(_ a: [Float], _ b: [Float]) -> Bool { a == b }
