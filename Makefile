@@ -11,7 +11,7 @@ PY_IMPORTS := numpy, safetensors, gguf, tokenizers, jinja2, pytest
 MODEL_FILE := models/SmolLM2-135M-Instruct.Q4_1.gguf
 MODEL_SHA256 := b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
 
-.PHONY: deps build test bench doctor clean model
+.PHONY: deps build test bench doctor clean model learn
 
 ## deps: install system libraries and the Python packages tests use as references (idempotent)
 deps:
@@ -49,6 +49,10 @@ $(MODEL_FILE):
 ## bench: the performance harness (JSON in bench.json)
 bench: build model
 	$(BIN) bench --json bench.json
+
+## learn: SFT warm start of tiny on add:digits=2, then every preset from it (held-out curves)
+learn: build
+	scripts/learning-curves.sh runs/learning
 
 doctor: build
 	$(BIN) doctor

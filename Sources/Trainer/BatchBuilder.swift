@@ -49,11 +49,22 @@ struct RolloutBatch {
         }
     }
 
-    /// The packed model batch of `rowIndices` (log-probs from position P_i − 1 on).
+    /// The packed model batch of `rowIndices` (log-probs from position P_i − 1 on). Consecutive
+    /// rows of one group share their prompt's rows (computed once, attended to by each sample).
     func trainingBatch(_ rowIndices: [Int]) -> TrainingBatch {
-        TrainingBatch(
-            sequences: rowIndices.map { trajectories[$0].tokens },
-            scoreFrom: rowIndices.map { max(0, promptLengths[$0] - 1) })
+        var groups: [SequenceGroup] = []
+        var lastGroup = -1
+        for i in rowIndices {
+            let t = trajectories[i], P = promptLengths[i]
+            let prompt = Array(t.tokens[0..<P]), rest = Array(t.tokens[P...])
+            if groupIDs[i] == lastGroup, let g = groups.last, g.prefix == prompt {
+                groups[groups.count - 1].continuations.append(rest)
+            } else {
+                groups.append(SequenceGroup(prefix: prompt, continuations: [rest], scoreFrom: max(0, P - 1)))
+                lastGroup = groupIDs[i]
+            }
+        }
+        return TrainingBatch(groups: groups)
     }
 
     /// Scatters per-row packed values (log-probs, entropies, values) into the [b, T] grid of
@@ -72,7 +83,8 @@ struct RolloutBatch {
         var out = [Float](repeating: 0, count: batch.rowCount)
         for (k, i) in rowIndices.enumerated() {
             let P = promptLengths[i], n = trajectories[i].tokens.count - P
-            for c in 0..<n { out[batch.row(sequence: k, position: P + c - 1)] = Float(grid[k * columns + c]) }
+            // += : a shared prompt row receives the gradients of every sample that reads it.
+            for c in 0..<n { out[batch.row(sequence: k, position: P + c - 1)] += Float(grid[k * columns + c]) }
         }
         return out
     }

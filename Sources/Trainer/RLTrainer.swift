@@ -113,6 +113,24 @@ public final class RLTrainer {
         ]
     }
 
+    /// 1 − Var(R − V)/Var(R) over loss tokens: how much of the return the critic predicts (CleanRL's
+    /// `explained_variance`); 1 is perfect, ≤ 0 no better than a constant.
+    static func explainedVariance(values: [Double], returns: [Double], mask: [Double]) -> Double {
+        var n = 0.0, sr = 0.0, sr2 = 0.0, sd = 0.0, sd2 = 0.0
+        for k in mask.indices where mask[k] != 0 {
+            let d = returns[k] - values[k]
+            n += 1
+            sr += returns[k]
+            sr2 += returns[k] * returns[k]
+            sd += d
+            sd2 += d * d
+        }
+        guard n > 1 else { return 0 }
+        let varR = sr2 / n - (sr / n) * (sr / n)
+        let varD = sd2 / n - (sd / n) * (sd / n)
+        return varR > 0 ? 1 - varD / varR : 0
+    }
+
     /// The learning rate of optimizer step `s` (1-based).
     func learningRate(_ s: Int) -> Double {
         config.lrSchedule.rate(step: s - 1, base: config.algorithm.lr, warmup: config.algorithm.warmupSteps, total: config.steps)
@@ -172,6 +190,9 @@ public final class RLTrainer {
         // 4. Advantages over the whole batch.
         let advantages = a.objective == .rl ? Advantages.compute(for: base, config: a) : nil
         if let advantages { metrics.merge(advantages.metrics) { $1 } }
+        if let oldValues, let returns = advantages?.returns {
+            metrics["value/explained_variance"] = Self.explainedVariance(values: oldValues, returns: returns, mask: rb.mask)
+        }
         // 5. Epochs × mini-batches × micro-batches.
         let minis = a.miniBatches
         var perUpdate: [[String: Double]] = []
@@ -239,7 +260,7 @@ public final class RLTrainer {
                 gradNorm = GradientClipping.clip(model.gradients, maxNorm: a.maxGradNorm)
                 let lr = learningRate(s)
                 optimizer.update(parameters: model.parameters, gradients: model.gradients, lr: Float(lr))
-                valueHead?.update(lr: Float(lr))
+                valueHead?.update(lr: Float(lr * config.valueLRScale))
                 optimizerSteps += 1
                 perUpdate.append(merged)
             }

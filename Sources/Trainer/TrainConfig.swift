@@ -30,15 +30,23 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     public var microBatchTokens: Int = 4096
     /// Learning-rate schedule over `steps`, default constant (TRL's default is linear decay).
     public var lrSchedule: LearningRateSchedule = .constant
+    /// The PPO value head's learning rate as a multiple of `lr`, default 10: critics usually
+    /// learn faster than the actor (OpenRLHF's examples: critic 9e-6, actor 5e-7), and Adam makes
+    /// `vf_coef` irrelevant to the head's own step size.
+    public var valueLRScale: Double = 10
 
     enum CodingKeys: String, CodingKey {
         case algo, algorithm, task, model, steps
         case evalEvery = "eval_every", evalEpisodes = "eval_episodes", checkpointEvery = "checkpoint_every"
         case tokenBudget = "token_budget", microBatchTokens = "micro_batch_tokens", lrSchedule = "lr_schedule"
+        case valueLRScale = "value_lr_scale"
     }
 
     /// Run-level keys settable with `--set` (the algorithm's keys are the rest).
-    public static let runKeys = ["steps", "eval_every", "eval_episodes", "checkpoint_every", "token_budget", "micro_batch_tokens", "lr_schedule"]
+    public static let runKeys = [
+        "steps", "eval_every", "eval_episodes", "checkpoint_every", "token_budget", "micro_batch_tokens", "lr_schedule",
+        "value_lr_scale",
+    ]
 
     public init(algo: String, algorithm: AlgorithmConfig, task: String, model: String) {
         self.algo = algo
@@ -67,6 +75,11 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         case "checkpoint_every": checkpointEvery = try int()
         case "token_budget": tokenBudget = try int()
         case "micro_batch_tokens": microBatchTokens = try int()
+        case "value_lr_scale":
+            guard let v = Double(value), v > 0 else {
+                throw ConfigError(file: "--set", field: key, message: "must be a positive number, got '\(value)'")
+            }
+            valueLRScale = v
         case "lr_schedule":
             guard let s = LearningRateSchedule(rawValue: value) else {
                 throw ConfigError(

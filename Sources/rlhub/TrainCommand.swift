@@ -37,7 +37,7 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         if helpConfig {
             print(AlgorithmConfig.helpText())
-            print("\nRun keys: steps, eval_every, eval_episodes, checkpoint_every, token_budget, micro_batch_tokens, lr_schedule")
+            print("\nRun keys: " + TrainConfig.runKeys.joined(separator: ", "))
             return
         }
         let threads = try compute.apply()

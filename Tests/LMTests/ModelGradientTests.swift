@@ -83,6 +83,50 @@ struct ModelGradientTests {
         }
     }
 
+    @Test func sharedPromptsGiveTheSameLogprobsAndGradients() {
+        let model = LlamaModel(config: microConfig(), seed: 11)
+        let prompt: [Int32] = [1, 5, 9, 2, 7]
+        let conts: [[Int32]] = [[3, 4, 2], [8], [6, 6, 6, 6, 2]]
+        let other: [Int32] = [4, 22, 0, 13]
+        let groups = [
+            SequenceGroup(prefix: prompt, continuations: conts, scoreFrom: prompt.count - 1),
+            SequenceGroup(prefix: [4, 22], continuations: [[0, 13]], scoreFrom: 1),
+        ]
+        let shared = TrainingBatch(groups: groups)
+        let plainSeqs = conts.map { prompt + $0 } + [other]
+        let plain = TrainingBatch(sequences: plainSeqs, scoreFrom: [4, 4, 4, 1])
+        #expect(shared.rowCount == 4 + 4 + 2 + 6 + 4 && plain.rowCount == 8 + 6 + 10 + 4)
+        let ls = model.forward(shared).logprobs
+        let lp = model.forward(plain).logprobs
+        var rng = CounterRNG(seed: 12, purpose: .testing)
+        var g = [[Float]]()
+        for (k, seq) in plainSeqs.enumerated() {
+            let first = k < 3 ? 4 : 1
+            var row = [Float]()
+            for t in first..<(seq.count - 1) {
+                let a = ls[shared.row(sequence: k, position: t)], b = lp[plain.row(sequence: k, position: t)]
+                #expect(abs(a - b) < 1e-5, "sequence \(k) position \(t): \(a) vs \(b)")
+                row.append(rng.nextUniform() - 0.5)
+            }
+            g.append(row)
+        }
+        func grads(_ batch: TrainingBatch) -> [Float] {
+            var d = [Float](repeating: 0, count: batch.rowCount)
+            for (k, seq) in plainSeqs.enumerated() {
+                let first = k < 3 ? 4 : 1
+                for t in first..<(seq.count - 1) { d[batch.row(sequence: k, position: t)] += g[k][t - first] }
+            }
+            model.zeroGradients()
+            model.forward(batch)
+            model.backward(dLogprobs: d)
+            return model.gradients.array
+        }
+        let a = grads(shared), b = grads(plain)
+        var worst: Float = 0
+        for i in a.indices { worst = max(worst, abs(a[i] - b[i])) }
+        #expect(worst < 1e-5, "max gradient difference \(worst)")
+    }
+
     @Test func packingDoesNotChangeResults() {
         let model = LlamaModel(config: microConfig(), seed: 4)
         let joint = model.forward(TrainingBatch(sequences: sequences)).logprobs

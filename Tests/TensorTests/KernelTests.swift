@@ -205,6 +205,50 @@ struct AttentionTests {
         }
     }
 
+    /// Two samples sharing a 4-row prompt prefix (rows 0–3), each continuing with its own rows.
+    let prefixed = [
+        Segment(start: 0, length: 4),
+        Segment(start: 4, length: 5, prefixStart: 0, prefixLength: 4),
+        Segment(start: 9, length: 4, prefixStart: 0, prefixLength: 4),
+    ]
+
+    func runPrefixed(_ qkv: [Float]) -> (out: [Float], probs: [Float]) {
+        var out = [Float](repeating: 0, count: N * shape.outStride)
+        var probs = [Float](repeating: 0, count: Attention.probabilityCount(prefixed, shape: shape))
+        qkv.withPtr { q in out.withMutPtr { o in probs.withMutPtr { p in
+            Attention.forward(out: o, probs: p, qkv: q, segments: prefixed, shape: shape) } } }
+        return (out, probs)
+    }
+
+    @Test func sharedPrefixMatchesNaiveAndSeparateSequences() {
+        let qkv = randomFloats(N * shape.qkvStride, seed: 45, scale: 2)
+        var naive = [Float](repeating: 0, count: N * shape.outStride)
+        qkv.withPtr { q in naive.withMutPtr { Attention.forwardNaive(out: $0, qkv: q, segments: prefixed, shape: shape) } }
+        let fast = runPrefixed(qkv).out
+        expectClose(fast, naive, atol: 1e-5, "prefixed attention")
+        // Sample 1 alone = prompt rows 0–3 followed by its rows 4–8, as one ordinary sequence.
+        let alone = Array(qkv[0..<(9 * shape.qkvStride)])
+        var out = [Float](repeating: 0, count: 9 * shape.outStride)
+        var probs = [Float](repeating: 0, count: 9 * 9 * shape.heads)
+        alone.withPtr { q in out.withMutPtr { o in probs.withMutPtr { p in
+            Attention.forward(out: o, probs: p, qkv: q, segments: [Segment(start: 0, length: 9)], shape: shape) } } }
+        expectClose(Array(fast[(4 * shape.outStride)..<(9 * shape.outStride)]), Array(out[(4 * shape.outStride)...]), atol: 1e-5, "vs separate")
+    }
+
+    @Test func sharedPrefixBackwardMatchesFiniteDifferences() {
+        var qkv = randomFloats(N * shape.qkvStride, seed: 46)
+        let dOut = randomFloats(N * shape.outStride, seed: 47)
+        let probs = runPrefixed(qkv).probs
+        var dqkv = [Float](repeating: 5, count: N * shape.qkvStride)
+        var scratch = [Float](repeating: 0, count: Attention.scratchCount(prefixed))
+        qkv.withPtr { q in dOut.withPtr { d in probs.withPtr { p in dqkv.withMutPtr { dq in scratch.withMutPtr { s in
+            Attention.backward(dQKV: dq, dOut: d, probs: p, qkv: q, segments: prefixed, shape: shape, scratch: s)
+        } } } } }
+        gradientCheck(&qkv, analytic: dqkv, indices: sampleIndices(N * shape.qkvStride, 160), "dqkv prefixed") {
+            weightedSum(runPrefixed($0).out, dOut)
+        }
+    }
+
     @Test func cachedMatchesFullAttention() {
         // One segment of 6 rows computed from a cache equals the packed forward pass.
         let T = 6, cap = 8, D = shape.headDim

@@ -39,15 +39,13 @@ extension LlamaModel {
         let N = batch.rowCount
         let P = batch.attentionPairs
         let old = st.activations
-        if old == nil || old!.capacity < N || old!.pairCapacity < P
-            || old!.attnScratch.count < batch.maxLength * batch.maxLength
-        {
+        if old == nil || old!.capacity < N || old!.pairCapacity < P || old!.attnScratch.count < batch.attentionScratch {
             let capacity = max(N, old?.capacity ?? 0)
             let pairs = max(P, old?.pairCapacity ?? 0)
-            let longest = max(batch.maxLength, Int(Double(old?.attnScratch.count ?? 0).squareRoot()))
+            let scratch = max(batch.attentionScratch, old?.attnScratch.count ?? 0)
             st.activations = nil  // free the old arena before allocating the larger one
             st.activations = TrainingActivations(
-                config: config, capacity: capacity, pairCapacity: pairs, maxLength: longest)
+                config: config, capacity: capacity, pairCapacity: pairs, scratchCount: scratch)
         }
         guard let a = st.activations else { fatalError("unreachable") }
         st.batch = batch

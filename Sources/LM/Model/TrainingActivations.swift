@@ -3,7 +3,7 @@ import Tensor
 
 /// Buffers for a forward pass over up to `capacity` packed rows, reused across calls.
 ///
-/// Shape key: N rows, C width, L layers, QKV = (NH+2NKV)·D, I MLP width, P = Σ NH·T².
+/// Shape key: N rows, C width, L layers, QKV = (NH+2NKV)·D, I MLP width, P = Σ T·(prefix+T).
 final class TrainingActivations {
     let capacity: Int
     let pairCapacity: Int
@@ -33,7 +33,7 @@ final class TrainingActivations {
     let attnScratch: FloatBuffer, normScratch: FloatBuffer
     let head: LMHeadWorkspace
 
-    init(config: LlamaConfig, capacity N: Int, pairCapacity P: Int, maxLength T: Int) {
+    init(config: LlamaConfig, capacity N: Int, pairCapacity P: Int, scratchCount: Int) {
         let C = config.hiddenSize, L = config.numHiddenLayers, I = config.intermediateSize
         let QKV = (config.numAttentionHeads + 2 * config.numKeyValueHeads) * config.headDim
         let AO = config.numAttentionHeads * config.headDim
@@ -62,7 +62,7 @@ final class TrainingActivations {
         dGateUp = FloatBuffer(count: N * 2 * I)
         dAct = FloatBuffer(count: N * I)
         dFinal = FloatBuffer(count: N * C)
-        attnScratch = FloatBuffer(count: T * T)
+        attnScratch = FloatBuffer(count: scratchCount)
         normScratch = FloatBuffer(count: 64 * C)
         head = LMHeadWorkspace(chunk: 256, vocab: config.vocabSize, channels: C)
     }

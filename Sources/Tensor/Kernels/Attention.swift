@@ -5,6 +5,8 @@
 //   S = Q_h K_gᵀ · scale            (T, T), scale = 1/√D
 //   P = softmax_row(S) with P[i,j] = 0 for j > i (causal)
 //   O_h = P V_g                     (T, D)
+// With a shared prefix of P rows, S = Q_h [K_prefix; K_g]ᵀ is (T, P+T): row i sees every prefix
+// row and its own rows 0…i; the products below split along that column boundary.
 // Backward, given dO_h:
 //   dP = dO_h V_gᵀ,  dV_g += Pᵀ dO_h
 //   dS = P ⊙ (dP − rowsum(dP ⊙ P))
@@ -36,20 +38,33 @@ public struct AttentionShape: Sendable, Equatable {
     public var group: Int { heads / kvHeads }
 }
 
-/// A run of packed rows that attend to each other causally.
+/// A run of packed rows that attend to each other causally — and, optionally, to every row of
+/// a shared prefix elsewhere in the batch (the prompt of a group of samples, computed once).
 public struct Segment: Sendable, Equatable {
     public var start: Int
     public var length: Int
-    public init(start: Int, length: Int) {
+    /// First row and number of rows of the shared prefix (0 rows: none).
+    public var prefixStart: Int
+    public var prefixLength: Int
+    public init(start: Int, length: Int, prefixStart: Int = 0, prefixLength: Int = 0) {
         self.start = start
         self.length = length
+        self.prefixStart = prefixStart
+        self.prefixLength = prefixLength
     }
+    /// Columns of the segment's score matrix: prefix rows, then its own rows.
+    var width: Int { prefixLength + length }
 }
 
 public enum Attention {
-    /// Floats of saved probabilities for these segments: Σ NH·T².
+    /// Floats of saved probabilities for these segments: Σ NH·T·(P+T).
     public static func probabilityCount(_ segments: [Segment], shape: AttentionShape) -> Int {
-        segments.reduce(0) { $0 + shape.heads * $1.length * $1.length }
+        segments.reduce(0) { $0 + shape.heads * $1.length * $1.width }
+    }
+
+    /// Floats of backward scratch: max T·(P+T).
+    public static func scratchCount(_ segments: [Segment]) -> Int {
+        segments.map { $0.length * $0.width }.max() ?? 0
     }
 
     /// - Parameters:
@@ -65,35 +80,49 @@ public enum Attention {
         let scale = 1 / Float(D).squareRoot()
         var pOffset = 0
         for seg in segments {
-            let T = seg.length
+            let T = seg.length, P = seg.prefixLength, W = seg.width
             let base = qkv + seg.start * ld
+            let pre = qkv + seg.prefixStart * ld
             for h in 0..<NH {
                 let g = h / shape.group
-                let S = probs + pOffset + h * T * T
+                let S = probs + pOffset + h * T * W
+                if P > 0 {
+                    BLAS.sgemm(
+                        transA: false, transB: true, M: T, N: P, K: D, alpha: scale,
+                        A: base + h * D, lda: ld, B: pre + (NH + g) * D, ldb: ld, beta: 0, C: S, ldc: W)
+                }
                 BLAS.sgemm(
                     transA: false, transB: true, M: T, N: T, K: D, alpha: scale,
                     A: base + h * D, lda: ld, B: base + (NH + g) * D, ldb: ld,
-                    beta: 0, C: S, ldc: T)
-                causalSoftmaxRows(S, T: T)
+                    beta: 0, C: S + P, ldc: W)
+                causalSoftmaxRows(S, T: T, prefix: P)
+                let O = out + seg.start * ldo + h * D
+                if P > 0 {
+                    BLAS.sgemm(
+                        transA: false, transB: false, M: T, N: D, K: P, A: S, lda: W,
+                        B: pre + (NH + NKV + g) * D, ldb: ld, beta: 0, C: O, ldc: ldo)
+                }
                 BLAS.sgemm(
-                    transA: false, transB: false, M: T, N: D, K: T, A: S, lda: T,
-                    B: base + (NH + NKV + g) * D, ldb: ld,
-                    beta: 0, C: out + seg.start * ldo + h * D, ldc: ldo)
+                    transA: false, transB: false, M: T, N: D, K: T, A: S + P, lda: W,
+                    B: base + (NH + NKV + g) * D, ldb: ld, beta: P > 0 ? 1 : 0, C: O, ldc: ldo)
             }
-            pOffset += NH * T * T
+            pOffset += NH * T * W
         }
     }
 
-    /// Row-wise softmax of the lower triangle of a (T, T) matrix; the upper triangle becomes 0.
-    static func causalSoftmaxRows(_ S: UnsafeMutablePointer<Float>, T: Int) {
+    /// Row-wise softmax over the prefix columns and the causal part of a (T, P+T) matrix; the
+    /// masked columns become 0.
+    static func causalSoftmaxRows(_ S: UnsafeMutablePointer<Float>, T: Int, prefix P: Int = 0) {
+        let W = P + T
         parallelChunks(T, minPerThread: 32) { _, rows in
             for i in rows {
-                let row = S + i * T
-                let m = FastMath.max(row, i + 1)
-                let sum = FastMath.expShiftSum(row, row, i + 1, scale: 1, shift: m)
+                let row = S + i * W
+                let n = P + i + 1
+                let m = FastMath.max(row, n)
+                let sum = FastMath.expShiftSum(row, row, n, scale: 1, shift: m)
                 let inv = 1 / sum
-                for j in 0...i { row[j] *= inv }
-                if i + 1 < T { (row + i + 1).update(repeating: 0, count: T - i - 1) }
+                for j in 0..<n { row[j] *= inv }
+                if n < W { (row + n).update(repeating: 0, count: W - n) }
             }
         }
     }
@@ -101,7 +130,7 @@ public enum Attention {
     /// - Parameters:
     ///   - dQKV: (N, (NH+2NKV)·D), overwritten (Q part, K part, V part).
     ///   - dOut: (N, NH·D).
-    ///   - scratch: at least max T² floats.
+    ///   - scratch: at least ``scratchCount(_:)`` floats (max T·(P+T)).
     public static func backward(
         dQKV: UnsafeMutablePointer<Float>, dOut: UnsafePointer<Float>,
         probs: UnsafePointer<Float>, qkv: UnsafePointer<Float>, segments: [Segment],
@@ -110,45 +139,67 @@ public enum Attention {
         let D = shape.headDim, NH = shape.heads, NKV = shape.kvHeads
         let ld = shape.qkvStride, ldo = shape.outStride
         let scale = 1 / Float(D).squareRoot()
+        // K and V gradients accumulate over the heads of a group and over the segments that
+        // share a prefix: zero them for every row first.
+        let rowsTotal = segments.map { $0.start + $0.length }.max() ?? 0
+        for t in 0..<rowsTotal { (dQKV + t * ld + NH * D).update(repeating: 0, count: 2 * NKV * D) }
         var pOffset = 0
         for seg in segments {
-            let T = seg.length
+            let T = seg.length, P = seg.prefixLength, W = seg.width
             let base = qkv + seg.start * ld
+            let pre = qkv + seg.prefixStart * ld
             let dBase = dQKV + seg.start * ld
-            // K and V gradients accumulate over the heads of a group: zero them first.
-            for t in 0..<T { (dBase + t * ld + NH * D).update(repeating: 0, count: 2 * NKV * D) }
+            let dPre = dQKV + seg.prefixStart * ld
             for h in 0..<NH {
                 let g = h / shape.group
-                let P = probs + pOffset + h * T * T
+                let S = probs + pOffset + h * T * W
                 let dO = dOut + seg.start * ldo + h * D
                 let dP = scratch
+                if P > 0 {
+                    BLAS.sgemm(
+                        transA: false, transB: true, M: T, N: P, K: D, A: dO, lda: ldo,
+                        B: pre + (NH + NKV + g) * D, ldb: ld, beta: 0, C: dP, ldc: W)
+                    BLAS.sgemm(
+                        transA: true, transB: false, M: P, N: D, K: T, A: S, lda: W, B: dO, ldb: ldo,
+                        beta: 1, C: dPre + (NH + NKV + g) * D, ldc: ld)
+                }
                 BLAS.sgemm(
                     transA: false, transB: true, M: T, N: T, K: D, A: dO, lda: ldo,
-                    B: base + (NH + NKV + g) * D, ldb: ld, beta: 0, C: dP, ldc: T)
+                    B: base + (NH + NKV + g) * D, ldb: ld, beta: 0, C: dP + P, ldc: W)
                 BLAS.sgemm(
-                    transA: true, transB: false, M: T, N: D, K: T, A: P, lda: T, B: dO, ldb: ldo,
+                    transA: true, transB: false, M: T, N: D, K: T, A: S + P, lda: W, B: dO, ldb: ldo,
                     beta: 1, C: dBase + (NH + NKV + g) * D, ldc: ld)
-                softmaxBackwardRows(dP, P, T: T)
+                softmaxBackwardRows(dP, S, T: T, prefix: P)
                 BLAS.sgemm(
-                    transA: false, transB: false, M: T, N: D, K: T, alpha: scale, A: dP, lda: T,
+                    transA: false, transB: false, M: T, N: D, K: T, alpha: scale, A: dP + P, lda: W,
                     B: base + (NH + g) * D, ldb: ld, beta: 0, C: dBase + h * D, ldc: ld)
                 BLAS.sgemm(
-                    transA: true, transB: false, M: T, N: D, K: T, alpha: scale, A: dP, lda: T,
+                    transA: true, transB: false, M: T, N: D, K: T, alpha: scale, A: dP + P, lda: W,
                     B: base + h * D, ldb: ld, beta: 1, C: dBase + (NH + g) * D, ldc: ld)
+                if P > 0 {
+                    BLAS.sgemm(
+                        transA: false, transB: false, M: T, N: D, K: P, alpha: scale, A: dP, lda: W,
+                        B: pre + (NH + g) * D, ldb: ld, beta: 1, C: dBase + h * D, ldc: ld)
+                    BLAS.sgemm(
+                        transA: true, transB: false, M: P, N: D, K: T, alpha: scale, A: dP, lda: W,
+                        B: base + h * D, ldb: ld, beta: 1, C: dPre + (NH + g) * D, ldc: ld)
+                }
             }
-            pOffset += NH * T * T
+            pOffset += NH * T * W
         }
     }
 
-    /// dS = P ⊙ (dP − rowsum(dP ⊙ P)), in place in dP, lower triangle only.
-    static func softmaxBackwardRows(_ dP: UnsafeMutablePointer<Float>, _ P: UnsafePointer<Float>, T: Int) {
+    /// dS = P ⊙ (dP − rowsum(dP ⊙ P)), in place in dP, over each row's visible columns.
+    static func softmaxBackwardRows(_ dP: UnsafeMutablePointer<Float>, _ S: UnsafePointer<Float>, T: Int, prefix P: Int = 0) {
+        let W = P + T
         parallelChunks(T, minPerThread: 32) { _, rows in
             for i in rows {
-                let d = dP + i * T
-                let p = P + i * T
-                let s = FastMath.dot(d, p, i + 1)
-                for j in 0...i { d[j] = p[j] * (d[j] - s) }
-                if i + 1 < T { (d + i + 1).update(repeating: 0, count: T - i - 1) }
+                let d = dP + i * W
+                let p = S + i * W
+                let n = P + i + 1
+                let s = FastMath.dot(d, p, n)
+                for j in 0..<n { d[j] = p[j] * (d[j] - s) }
+                if n < W { (d + n).update(repeating: 0, count: W - n) }
             }
         }
     }
@@ -203,24 +254,26 @@ public enum Attention {
         let ld = shape.qkvStride, ldo = shape.outStride
         let scale = 1 / Double(D).squareRoot()
         for seg in segments {
+            // Visible key rows of row i: the whole prefix, then the segment's rows 0…i.
+            let prefixRows = Array(seg.prefixStart..<(seg.prefixStart + seg.prefixLength))
             for h in 0..<NH {
                 let g = h / shape.group
                 for i in 0..<seg.length {
+                    let visible = prefixRows + Array(seg.start...(seg.start + i))
                     let qi = qkv + (seg.start + i) * ld + h * D
-                    var scores = [Double](repeating: 0, count: i + 1)
-                    for j in 0...i {
-                        let kj = qkv + (seg.start + j) * ld + (NH + g) * D
+                    let scores = visible.map { r -> Double in
+                        let kr = qkv + r * ld + (NH + g) * D
                         var s = 0.0
-                        for d in 0..<D { s += Double(qi[d]) * Double(kj[d]) }
-                        scores[j] = s * scale
+                        for d in 0..<D { s += Double(qi[d]) * Double(kr[d]) }
+                        return s * scale
                     }
                     let m = scores.max() ?? 0
                     let e = scores.map { _exp($0 - m) }
                     let z = e.reduce(0, +)
                     for d in 0..<D {
                         var o = 0.0
-                        for j in 0...i {
-                            o += e[j] / z * Double(qkv[(seg.start + j) * ld + (NH + NKV + g) * D + d])
+                        for (j, r) in visible.enumerated() {
+                            o += e[j] / z * Double(qkv[r * ld + (NH + NKV + g) * D + d])
                         }
                         out[(seg.start + i) * ldo + h * D + d] = Float(o)
                     }
