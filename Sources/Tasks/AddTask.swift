@@ -1,7 +1,8 @@
 // rlhub — `add`: n-digit addition, the smallest verifiable task ("12+34=" → "46").
 import LM
 
-/// `add:digits=2`: prompt `12+34=`, answer `46`.
+/// `add:digits=2`: prompt `12+34=`, answer `46`; `style=question` asks
+/// `What is 12 + 34? Answer with just the number.` (for chat models; the problems are the same).
 ///
 /// Operands have exactly `digits` digits (0...9 when `digits` is 1). Sums are computed on digit
 /// strings, so any `digits` works without overflow. Strict replies must be only the integer
@@ -10,6 +11,7 @@ import LM
 public struct AddTask: RLTask {
     static let declaredParameters = [
         TaskParameter("digits", .integer(1...20), default: "2", "digits of each operand"),
+        TaskParameter("style", .choice(["expr", "question"]), default: "expr", "prompt: 12+34= or a question"),
         TaskParameter.lenient, TaskParameter.format,
     ]
 
@@ -17,12 +19,14 @@ public struct AddTask: RLTask {
     public let formatReward: Double
     let digits: Int
     let lenient: Bool
+    let question: Bool
     private let source: ProblemSource
 
     init(_ parameters: TaskParameters) {
         self.parameters = parameters
         digits = parameters.int("digits")
         lenient = parameters.flag("lenient")
+        question = parameters.string("style") == "question"
         formatReward = parameters.double("format")
         let key = "add:digits=\(digits)"
         // 1 digit: 10 × 10 pairs; 2 digits: 90 × 90; more is sampled.
@@ -51,7 +55,8 @@ public struct AddTask: RLTask {
         let (a, b) = problem(split, index)
         let sum = BigInteger(unsignedDigits: BigInteger.addDigits(a, b))
         let lenient = lenient
-        return SingleTurnEnvironment(prompt: "\(a)+\(b)=", expected: sum.description, formatReward: formatReward) {
+        let prompt = question ? "What is \(a) + \(b)? Answer with just the number." : "\(a)+\(b)="
+        return SingleTurnEnvironment(prompt: prompt, expected: sum.description, formatReward: formatReward) {
             reply in
             let text = AnswerText.clean(reply)
             guard let answer = lenient ? AnswerText.lastInteger(in: text) : BigInteger(text) else { return .malformed }

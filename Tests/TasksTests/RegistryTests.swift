@@ -34,7 +34,7 @@ struct RegistryTests {
             "Add": "--task: unknown task 'Add' (valid: \(valid))",
             "": "--task: empty task name (valid: \(valid))",
             ":digits=2": "--task: empty task name (valid: \(valid))",
-            "add:foo=1": "--task: add: unknown parameter 'foo' (valid: digits, format, lenient)",
+            "add:foo=1": "--task: add: unknown parameter 'foo' (valid: digits, format, lenient, style)",
             "calc:lenient=1": "--task: calc: unknown parameter 'lenient' (valid: digits, format, style, turns)",
             "add:digits": "--task: add: expected key=value, got 'digits' (e.g. add:digits=2)",
             "add:": "--task: add: expected key=value, got '' (e.g. add:digits=2)",
@@ -58,11 +58,11 @@ struct RegistryTests {
 
     @Test("canonical specs: sorted keys, defaults filled in, values normalised")
     func canonical() throws {
-        #expect(try TaskRegistry.make("add").spec == "add:digits=2,format=0,lenient=false")
-        #expect(try TaskRegistry.make("add:digits=3").spec == "add:digits=3,format=0,lenient=false")
+        #expect(try TaskRegistry.make("add").spec == "add:digits=2,format=0,lenient=false,style=expr")
+        #expect(try TaskRegistry.make("add:digits=3").spec == "add:digits=3,format=0,lenient=false,style=expr")
         #expect(
             try TaskRegistry.canonicalSpec(" add : lenient=1 , digits=02 ,format=0.10")
-                == "add:digits=2,format=0.1,lenient=true")
+                == "add:digits=2,format=0.1,lenient=true,style=expr")
         #expect(
             try TaskRegistry.canonicalSpec("frozenlake:slippery=yes")
                 == "frozenlake:format=0,lenient=false,size=4,slippery=true,turns=10")
