@@ -73,23 +73,9 @@ struct PretrainedBenchmarks {
             loaded.tokenizer.encode(loaded.chatTemplate.render(
                 [ChatMessage(role: "user", content: "What is \(10 + 7 * i) + \(23 + 5 * i)?")], addGenerationPrompt: true))
         }
-        var request = GenerationRequest(prompts: prompts)
-        request.samplesPerPrompt = 8
-        request.maxNewTokens = 32
-        request.sampling = SamplingParameters(temperature: 1)
-        request.stopTokens = Set([loaded.tokenizer.eosTokenID].compactMap { $0 })
-        let generator = BatchGenerator(model: loaded.model, tokenizer: loaded.tokenizer)
-        _ = try generator.generate(request)  // warm-up
-        var times: [Double] = [], tokens = 0
-        for step in 0..<3 {
-            request.step = step + 1
-            var out: [Completion] = []
-            times.append(try timedThrowing { out = try generator.generate(request) })
-            tokens = out.reduce(0) { $0 + $1.tokens.count }
-        }
-        runner.record(
-            "rollout.\(name)", seconds: median(times), flops: nil, tokens: tokens, rss: PeakMemory.mib(),
-            detail: "8 prompts × 8 samples, ≤ 32 new tokens, temperature 1 (\(tokens) completion tokens in the last run)")
+        try rolloutEntry(
+            runner: runner, name: "rollout.\(name)", loaded: loaded, prompts: prompts, repeats: 3,
+            detail: "8 prompts × 8 samples, ≤ 32 new tokens, temperature 1")
     }
 
     func argmax(_ p: UnsafePointer<Float>, _ n: Int) -> Int32 {

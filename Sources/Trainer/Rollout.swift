@@ -25,6 +25,20 @@ extension RLTrainer {
         return rng.nextInt(below: count)
     }
 
+    /// The next `promptsPerStep` problems of the data order as an episode request (the cursor
+    /// advances), with the run's seed, step and budgets.
+    func nextRequest(step: Int) -> EpisodeRequest {
+        let a = config.algorithm
+        let cursor = state.problemCursor
+        var request = EpisodeRequest(problems: (0..<a.promptsPerStep).map { problemIndex(cursor + $0) })
+        request.tokenBudget = config.tokenBudget
+        request.seed = UInt64(a.seed)
+        request.step = step
+        request.firstGroupID = cursor
+        state.problemCursor += a.promptsPerStep
+        return request
+    }
+
     /// Plays `promptsPerStep` problems × `groupSize` samples (more rounds with dynamic sampling).
     func collectRollouts(step: Int) throws -> RolloutResult {
         let a = config.algorithm
@@ -32,16 +46,10 @@ extension RLTrainer {
         var buffer = DynamicSampling.Buffer<[Trajectory]>(targetGroups: a.promptsPerStep, maxRounds: a.maxResampleRounds)
         var metrics: [String: Double] = [:]
         while true {
-            let cursor = state.problemCursor
-            var request = EpisodeRequest(problems: (0..<a.promptsPerStep).map { problemIndex(cursor + $0) })
+            var request = nextRequest(step: step)
             request.samplesPerProblem = a.groupSize
             request.sampling = SamplingParameters(temperature: Float(a.temperature))
             request.maxNewTokensPerTurn = a.maxNewTokens
-            request.tokenBudget = config.tokenBudget
-            request.seed = UInt64(a.seed)
-            request.step = step
-            request.firstGroupID = cursor
-            state.problemCursor += a.promptsPerStep
             let played = try runner.run(task, request)
             if !a.dynamicSampling {
                 return RolloutResult(trajectories: played, metrics: metrics, seconds: Date().timeIntervalSince(start))
@@ -66,18 +74,11 @@ extension RLTrainer {
     func collectDemonstrations(step: Int) throws -> RolloutResult {
         let a = config.algorithm
         let start = Date()
-        let cursor = state.problemCursor
-        let problems = (0..<a.promptsPerStep).map { problemIndex(cursor + $0) }
-        var request = EpisodeRequest(problems: problems)
-        request.scriptedTurns = problems.map { p in
+        var request = nextRequest(step: step)
+        request.scriptedTurns = request.problems.map { p in
             task.goldDemonstration(split: .train, index: p, seed: UInt64(a.seed)).filter { $0.role == "assistant" }.map(\.content)
         }
         request.maxNewTokensPerTurn = config.tokenBudget
-        request.tokenBudget = config.tokenBudget
-        request.seed = UInt64(a.seed)
-        request.step = step
-        request.firstGroupID = cursor
-        state.problemCursor += a.promptsPerStep
         return RolloutResult(trajectories: try runner.run(task, request), metrics: [:], seconds: Date().timeIntervalSince(start))
     }
 }

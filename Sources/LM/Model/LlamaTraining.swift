@@ -63,14 +63,7 @@ extension LlamaModel {
                     N: N, C: C, V: config.vocabSize)
                 for l in 0..<L {
                     let lw = layout.layers[l]
-                    let x = a.residual.pointer + l * N * C
-                    let xn1 = a.norm1.pointer + l * N * C
-                    let qkv = a.qkv.pointer + l * N * QKV
-                    let ao = a.attnOut.pointer + l * N * AO
-                    let h = a.mid.pointer + l * N * C
-                    let xn2 = a.norm2.pointer + l * N * C
-                    let gu = a.gateUp.pointer + l * N * 2 * I
-                    let act = a.act.pointer + l * N * I
+                    let (x, xn1, qkv, ao, h, xn2, gu, act) = a.layer(l, rows: N, config: config)
                     let xNext = a.residual.pointer + (l + 1) * N * C
                     RMSNorm.forward(
                         out: xn1, rstd: a.rstd1.pointer + l * N, inp: x, weight: w(lw.inputNorm),
@@ -162,14 +155,7 @@ extension LlamaModel {
         batch.positions.withUnsafeBufferPointer { pos in
             for l in stride(from: L - 1, through: 0, by: -1) {
                 let lw = layout.layers[l]
-                let x = a.residual.pointer + l * N * C
-                let xn1 = a.norm1.pointer + l * N * C
-                let qkv = a.qkv.pointer + l * N * QKV
-                let ao = a.attnOut.pointer + l * N * AO
-                let h = a.mid.pointer + l * N * C
-                let xn2 = a.norm2.pointer + l * N * C
-                let gu = a.gateUp.pointer + l * N * 2 * I
-                let act = a.act.pointer + l * N * I
+                let (x, xn1, qkv, ao, h, xn2, gu, act) = a.layer(l, rows: N, config: config)
                 // x' = h + down(act): dh = dx' (kept in dRes), dact = dx'·W_down
                 Matmul.backward(
                     dInp: a.dAct.pointer, dWeight: g(lw.down), dOut: dRes, inp: act, weight: w(lw.down),

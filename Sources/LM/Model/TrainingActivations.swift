@@ -73,4 +73,21 @@ final class TrainingActivations {
          rstdFinal, logprob, entropy, lse, dResidual, dNorm, dAttnOut, dQKV, dGateUp, dAct, dFinal,
          attnScratch, normScratch].reduce(0) { $0 + $1.count * 4 }
     }
+
+    /// Saved tensors of layer `l` for a batch of N rows: block input x, rms₁(x), qkv, attention
+    /// output, residual after attention h, rms₂(h), gate/up pre-activations, SwiGLU output.
+    func layer(_ l: Int, rows N: Int, config: LlamaConfig) -> (
+        x: UnsafeMutablePointer<Float>, xn1: UnsafeMutablePointer<Float>, qkv: UnsafeMutablePointer<Float>,
+        attnOut: UnsafeMutablePointer<Float>, h: UnsafeMutablePointer<Float>, xn2: UnsafeMutablePointer<Float>,
+        gateUp: UnsafeMutablePointer<Float>, act: UnsafeMutablePointer<Float>
+    ) {
+        let C = config.hiddenSize, I = config.intermediateSize
+        let QKV = (config.numAttentionHeads + 2 * config.numKeyValueHeads) * config.headDim
+        let AO = config.numAttentionHeads * config.headDim
+        return (
+            residual.pointer + l * N * C, norm1.pointer + l * N * C, qkv.pointer + l * N * QKV,
+            attnOut.pointer + l * N * AO, mid.pointer + l * N * C, norm2.pointer + l * N * C,
+            gateUp.pointer + l * N * 2 * I, act.pointer + l * N * I
+        )
+    }
 }
