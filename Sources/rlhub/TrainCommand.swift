@@ -56,6 +56,13 @@ struct TrainCommand: ParsableCommand {
         if let seed { try resolved.set("seed=\(seed)") }
         try resolved.validate()
 
+        // Everything that can reject bad input happens before the run folder is touched.
+        let loaded = try ModelLoader.load(modelRef, seed: UInt64(resolved.algorithm.seed))
+        guard resolved.tokenBudget <= loaded.model.config.maxPositionEmbeddings else {
+            throw ConfigError(
+                file: "--set", field: "token_budget",
+                message: "\(resolved.tokenBudget) exceeds the model's \(loaded.model.config.maxPositionEmbeddings) positions")
+        }
         let runDir = out ?? "runs/\(resolved.task.split(separator: ":").first ?? "task")__\(preset.rawValue)__seed\(resolved.algorithm.seed)__\(Self.timestamp())"
         let fm = FileManager.default
         let checkpoints = runDir + "/checkpoints"
@@ -70,7 +77,6 @@ struct TrainCommand: ParsableCommand {
         try fm.createDirectory(atPath: checkpoints, withIntermediateDirectories: true)
         try resolved.canonicalJSON().write(to: URL(fileURLWithPath: runDir + "/config.json"))
 
-        let loaded = try ModelLoader.load(modelRef, seed: UInt64(resolved.algorithm.seed))
         let sink = try JSONLMetricSink(path: runDir + "/metrics.jsonl", keepThrough: resumeFrom?.step ?? (resume ? 0 : nil))
         let trainer = try RLTrainer(config: resolved, loaded: loaded, sink: sink)
         if let resumeFrom { try trainer.resume(from: resumeFrom.path) }

@@ -186,6 +186,12 @@ struct TrainCLITests {
         expectBadInput(try rlhub(arguments: base + ["--algo", "grpo", "--set", "clip_high=-1"]), ["clip_high"])
         expectBadInput(try rlhub(arguments: base + ["--algo", "grpo", "--set", "lrr=1"]), ["lrr", "lr"])
         expectBadInput(try rlhub(arguments: base + ["--algo", "nope"]), ["nope", "grpo"])
+        // A bad model reference is refused before the run folder exists.
+        let untouched = tempDir() + "/never"
+        expectBadInput(
+            try rlhub(arguments: ["train", "--algo", "grpo", "--task", "add", "--model", "/nonexistent", "--out", untouched]),
+            ["/nonexistent"])
+        #expect(!FileManager.default.fileExists(atPath: untouched))
         let yaml = tempDir() + "/c.yaml"
         try "algo: grpo\ngroup_size: [1, 2]\n".write(toFile: yaml, atomically: true, encoding: .utf8)
         expectBadInput(try rlhub(arguments: ["train", "--config", yaml, "--task", "add", "--model", "preset:tiny"]), ["c.yaml", "group_size"])
