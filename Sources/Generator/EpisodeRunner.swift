@@ -153,15 +153,17 @@ public final class EpisodeRunner {
     ) {
         var t = slot.trajectory
         defer { slot.trajectory = t }
-        let u = samplingUniform(
-            seed: r.seed, step: r.step, prompt: t.groupID, sample: t.sample, position: slot.generated)
-        var drawn = sampler.sample(logits, r.sampling, u: u)
+        let drawn: SampledToken
         if var script = slot.script, let turn = script.first, let forced = turn.first {
             // Teacher forcing: the scripted token, with the model's log-prob under softmax(z/τ).
             script[0].removeFirst()
             if script[0].isEmpty { script.removeFirst() }
             slot.script = script
-            drawn = SampledToken(token: forced, logprob: logprob(of: forced, logits, temperature: r.sampling.temperature))
+            drawn = SampledToken(token: forced, logprob: sampler.logprob(of: forced, logits, temperature: r.sampling.temperature))
+        } else {
+            let u = samplingUniform(
+                seed: r.seed, step: r.step, prompt: t.groupID, sample: t.sample, position: slot.generated)
+            drawn = sampler.sample(logits, r.sampling, u: u)
         }
         slot.generated += 1
         if t.spans.last?.source != .policy {
@@ -209,15 +211,5 @@ public final class EpisodeRunner {
         t.lossMask += [UInt8](repeating: 0, count: ids.count)
         t.samplerLogprobs += [Float](repeating: 0, count: ids.count)
         slot.input = [drawn.token] + ids
-    }
-
-    /// log softmax(z/τ)[token] (τ = 0 is treated as 1, as the sampler records it).
-    private func logprob(of token: Int32, _ z: UnsafePointer<Float>, temperature: Float) -> Float {
-        let V = model.config.vocabSize
-        let tau = temperature > 0 ? temperature : 1
-        let m = FastMath.max(z, V)
-        var sum: Float = 0
-        for i in 0..<V { sum += FastMath.exp((z[i] - m) / tau) }
-        return (z[Int(token)] - m) / tau - log(sum)
     }
 }

@@ -34,9 +34,9 @@ public enum Evaluation {
     /// Plays problems `0..<episodes` of the test split `k` times each.
     public static func run(
         loaded: LoadedModel, task: any RLTask, episodes: Int, k: Int, temperature: Float,
-        maxNewTokens: Int? = nil, seed: UInt64 = 0, tokenBudget: Int? = nil
+        maxNewTokens: Int? = nil, seed: UInt64 = 0, tokenBudget: Int? = nil, runner: EpisodeRunner? = nil
     ) throws(InputError) -> EvaluationReport {
-        let runner = EpisodeRunner(model: loaded.model, tokenizer: loaded.tokenizer, template: loaded.chatTemplate)
+        let runner = runner ?? EpisodeRunner(model: loaded.model, tokenizer: loaded.tokenizer, template: loaded.chatTemplate)
         var request = EpisodeRequest(problems: [])
         request.split = .test
         request.samplesPerProblem = k

@@ -58,16 +58,29 @@ public final class Sampler {
         candidates.reserveCapacity(vocabularySize)
     }
 
+    /// log softmax(z/τ)[token] — what ``sample(_:_:u:)`` records — for a token chosen elsewhere
+    /// (teacher forcing). τ = 0 is treated as 1, as for greedy draws.
+    public func logprob(of token: Int32, _ logits: UnsafePointer<Float>, temperature: Float) -> Float {
+        let tau = temperature > 0 ? temperature : 1
+        return logits[Int(token)] / tau - softmaxInPlace(logits, tau: tau).lse
+    }
+
+    /// Writes exp(z/τ − max) into `probs`; returns their sum and log Σ exp(z/τ).
+    private func softmaxInPlace(_ logits: UnsafePointer<Float>, tau: Float) -> (sum: Float, lse: Float) {
+        let V = vocabularySize
+        let m = FastMath.max(logits, V)
+        let sum = probs.withUnsafeMutableBufferPointer {
+            FastMath.expShiftSum(logits, $0.baseAddress!, V, scale: 1 / tau, shift: m / tau)
+        }
+        return (sum, m / tau + log(sum))
+    }
+
     /// Draws from `logits` (V floats) with uniform `u` ∈ [0, 1).
     public func sample(_ logits: UnsafePointer<Float>, _ p: SamplingParameters, u: Float) -> SampledToken {
         let V = vocabularySize
         let tau = p.temperature > 0 ? p.temperature : 1
         // Softmax(z/τ) in probs; lse for the recorded log-prob.
-        let m = FastMath.max(logits, V)
-        let sum = probs.withUnsafeMutableBufferPointer {
-            FastMath.expShiftSum(logits, $0.baseAddress!, V, scale: 1 / tau, shift: m / tau)
-        }
-        let lse = m / tau + log(sum)
+        let (sum, lse) = softmaxInPlace(logits, tau: tau)
         func result(_ t: Int) -> SampledToken { SampledToken(token: Int32(t), logprob: logits[t] / tau - lse) }
         if p.temperature == 0 {
             var best = 0

@@ -81,7 +81,7 @@ public final class RLTrainer {
         if rb.rows > 0 && rb.columns > 0 {
             switch a.objective {
             case .dpo: updateMetrics = try updateDPO(&rb, step: s)
-            case .rl, .sft: updateMetrics = try updatePolicy(&rb, step: s)
+            case .rl, .sft: updateMetrics = try updatePolicy(&rb, step: s, rolloutMetrics: metrics)
             }
         } else {
             updateMetrics["skipped"] = 1
@@ -138,12 +138,12 @@ public final class RLTrainer {
 
     // MARK: - RL and SFT updates
 
-    func updatePolicy(_ rb: inout RolloutBatch, step s: Int) throws -> [String: Double] {
+    func updatePolicy(_ rb: inout RolloutBatch, step s: Int, rolloutMetrics: [String: Double]) throws -> [String: Double] {
         let a = config.algorithm
         let B = rb.rows, T = rb.columns
         let tau = Float(a.temperature)
         let all = Array(0..<B)
-        var metrics: [String: Double] = [:]
+        var metrics = rolloutMetrics
         var base = try PolicyBatch(
             rows: B, columns: T, mask: rb.mask, logprobs: rb.rolloutLogprobs, rewards: rb.rewards,
             groupIDs: rb.groupIDs, responseLengths: rb.responseLengths)
@@ -168,9 +168,7 @@ public final class RLTrainer {
                     let r = model.forward(tb, temperature: tau)
                     oldGrid += rb.grid(r.logprobs, batch: tb, rows: micro)
                     if let head = valueHead {
-                        let rows = rb.responseRows(batch: tb, rows: micro)
-                        valueGrid += head.values(hidden: model.finalHiddenStates, rows: rows.map { max(0, $0) })
-                            .enumerated().map { rows[$0.offset] < 0 ? 0 : $0.element }
+                        valueGrid += head.values(hidden: model.finalHiddenStates, rows: rb.responseRows(batch: tb, rows: micro))
                     }
                 }
                 if let reference, needsRef {
@@ -189,7 +187,8 @@ public final class RLTrainer {
             rewards: rb.rewards, groupIDs: rb.groupIDs, responseLengths: rb.responseLengths)
         // 4. Advantages over the whole batch.
         let advantages = a.objective == .rl ? Advantages.compute(for: base, config: a) : nil
-        if let advantages { metrics.merge(advantages.metrics) { $1 } }
+        // The rollout's reward statistics (before shaping) stay; the estimator adds the rest.
+        if let advantages { metrics.merge(advantages.metrics) { kept, _ in kept } }
         if let oldValues, let returns = advantages?.returns {
             metrics["value/explained_variance"] = Self.explainedVariance(values: oldValues, returns: returns, mask: rb.mask)
         }
@@ -221,8 +220,7 @@ public final class RLTrainer {
                     var values: [Double]? = nil
                     if let head = valueHead {
                         valueRows = rb.responseRows(batch: tb, rows: micro)
-                        values = head.values(hidden: model.finalHiddenStates, rows: valueRows.map { max(0, $0) })
-                            .enumerated().map { valueRows[$0.offset] < 0 ? 0 : $0.element }
+                        values = head.values(hidden: model.finalHiddenStates, rows: valueRows)
                     }
                     var dLogprobs: [Double], dEntropies: [Double]? = nil, dValues: [Double]? = nil
                     var m: [String: Double]

@@ -33,7 +33,6 @@ public enum TrainerCheckpoint {
         let stateObj = try JSONSerialization.jsonObject(with: state) as? [String: Any]
         meta["config_hash"] = stateObj?["configHash"] ?? ""
         let rlhubJSON = try JSONSerialization.data(withJSONObject: meta, options: [.sortedKeys, .prettyPrinted])
-        let dir = NSTemporaryDirectory() + "rlhub-opt-\(getpid())-\(UUID().uuidString).safetensors"
         var tensors: [(name: String, shape: [Int], data: UnsafeBufferPointer<Float>)] = [
             ("adam.m", [optimizer.m.count], UnsafeBufferPointer(start: optimizer.m.pointer, count: optimizer.m.count)),
             ("adam.v", [optimizer.v.count], UnsafeBufferPointer(start: optimizer.v.pointer, count: optimizer.v.count)),
@@ -45,12 +44,11 @@ public enum TrainerCheckpoint {
                 ("value_head.adam.v", [head.optimizer.v.count], UnsafeBufferPointer(start: head.optimizer.v.pointer, count: head.optimizer.v.count)),
             ]
         }
-        try SafetensorsWriter.write(tensors, metadata: ["format": "pt"], to: dir)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let optimizerData = try Data(contentsOf: URL(fileURLWithPath: dir))
         try HFCheckpoint.save(
-            loaded, to: folder,
-            extraFiles: ["optimizer.safetensors": optimizerData, "trainer_state.json": state, "rlhub.json": rlhubJSON])
+            loaded, to: folder, extraFiles: ["trainer_state.json": state, "rlhub.json": rlhubJSON]
+        ) { dir in
+            try SafetensorsWriter.write(tensors, metadata: ["format": "pt"], to: dir + "/optimizer.safetensors")
+        }
     }
 
     /// Restores model parameters, optimizer and value-head state from a checkpoint folder.

@@ -13,7 +13,8 @@ extension RLTrainer {
         guard config.evalEpisodes > 0 else { return [:] }
         let report = try Evaluation.run(
             loaded: loaded, task: task, episodes: config.evalEpisodes, k: 1, temperature: 0,
-            maxNewTokens: config.algorithm.maxNewTokens, seed: UInt64(config.algorithm.seed), tokenBudget: config.tokenBudget)
+            maxNewTokens: config.algorithm.maxNewTokens, seed: UInt64(config.algorithm.seed), tokenBudget: config.tokenBudget,
+            runner: runner)
         let m: [String: Double] = [
             "eval/accuracy": report.summary.accuracy, "eval/mean_reward": report.summary.mean_reward,
             "eval/response_length": report.summary.mean_length,

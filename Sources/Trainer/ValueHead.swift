@@ -25,10 +25,11 @@ public final class ValueHead {
         optimizer = AdamW(count: channels + 1)
     }
 
-    /// Values of the listed rows of `hidden` (N, C).
+    /// Values of the listed rows of `hidden` (N, C); a row index of -1 (a padding cell of the
+    /// response grid) gives 0.
     public func values(hidden: UnsafePointer<Float>, rows: [Int]) -> [Double] {
         let w = parameters.pointer, b = parameters[channels]
-        return rows.map { r in Double(FastMath.dot(hidden + r * channels, w, channels) + b) }
+        return rows.map { r in r < 0 ? 0 : Double(FastMath.dot(hidden + r * channels, w, channels) + b) }
     }
 
     /// Accumulates head gradients and returns ∂L/∂hidden (N, C) for the trunk.

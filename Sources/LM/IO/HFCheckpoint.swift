@@ -25,8 +25,14 @@ public struct LoadedModel: @unchecked Sendable {
 public enum HFCheckpoint {
     /// Writes `loaded` to `folder` atomically: files go to a temporary sibling folder that is
     /// renamed into place. `folder` must not exist or be an empty folder.
-    /// - Parameter extraFiles: more files to place in the folder (name → bytes).
-    public static func save(_ loaded: LoadedModel, to folder: String, extraFiles: [String: Data] = [:]) throws {
+    /// - Parameters:
+    ///   - extraFiles: more files to place in the folder (name → bytes).
+    ///   - writeExtras: writes more files into the (temporary) folder whose path it is given, so
+    ///     that large files are written once, straight into place.
+    public static func save(
+        _ loaded: LoadedModel, to folder: String, extraFiles: [String: Data] = [:],
+        writeExtras: ((String) throws -> Void)? = nil
+    ) throws {
         let fm = FileManager.default
         let target = URL(fileURLWithPath: folder).standardizedFileURL
         if fm.fileExists(atPath: target.path) {
@@ -44,6 +50,7 @@ public enum HFCheckpoint {
         do {
             try writeFiles(loaded, into: temp.path)
             for (name, data) in extraFiles { try data.write(to: temp.appendingPathComponent(name)) }
+            try writeExtras?(temp.path)
             try fm.moveItem(at: temp, to: target)
         } catch {
             try? fm.removeItem(at: temp)

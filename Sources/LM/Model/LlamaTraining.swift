@@ -134,8 +134,7 @@ extension LlamaModel {
         a.dFinal.pointer.update(repeating: 0, count: N * C)
         batch.targets.withUnsafeBufferPointer { tgt in
             dLogprobs.withUnsafeBufferPointer { dlp in
-                let dEnt = dEntropies.map { Array($0) }
-                dEnt.withOptionalPointer { dent in
+                dEntropies.withOptionalPointer { dent in
                     LMHead.backward(
                         dX: a.dFinal.pointer, dWeight: g(layout.lmHead), dLogprob: dlp.baseAddress!,
                         dEntropy: dent, x: a.finalNorm.pointer, weight: w(layout.lmHead),
