@@ -152,11 +152,9 @@ public enum HFCheckpoint {
     static func loadChatTemplate(folder: String) throws(InputError) -> ChatTemplate? {
         let path = folder + "/tokenizer_config.json"
         guard let data = FileManager.default.contents(atPath: path) else { return nil }
-        guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw InputError(file: path, message: "not a JSON object")
-        }
-        guard let value = root["chat_template"] else { return nil }
-        guard let source = value as? String else {
+        let root = try StrictJSON.parseObject(data, path: path)
+        guard let value = root["chat_template"], !value.isNull else { return nil }
+        guard let source = value.string else {
             throw InputError(file: path, field: "chat_template", message: "only a single template string is supported")
         }
         return try ChatTemplate(jinjaSource: source, path: path)

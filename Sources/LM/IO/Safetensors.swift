@@ -229,7 +229,7 @@ private struct SafetensorsHeader {
         guard headerBytes.first == UInt8(ascii: "{") else {
             throw InputError(file: path, offset: 8, message: "header must start with '{'")
         }
-        var reader = SafetensorsJSONReader(bytes: headerBytes, path: path, fileOffset: 8)
+        var reader = StrictJSONReader(bytes: headerBytes, path: path, fileOffset: 8)
         guard case .object(let members) = try reader.parseDocument() else {
             throw InputError(file: path, offset: 8, message: "header must be a JSON object")
         }
@@ -286,7 +286,7 @@ private struct SafetensorsHeader {
         return Self(tensors: tensors, metadata: metadata, dataOffset: 8 + headerLength)
     }
 
-    private static func parseMetadata(_ value: SafetensorsJSON, path: String) throws(InputError)
+    private static func parseMetadata(_ value: StrictJSON, path: String) throws(InputError)
         -> [String: String]
     {
         let field = "__metadata__"
@@ -311,7 +311,7 @@ private struct SafetensorsHeader {
     }
 
     private static func parseEntry(
-        name: String, _ value: SafetensorsJSON, dataLength: Int, path: String
+        name: String, _ value: StrictJSON, dataLength: Int, path: String
     ) throws(InputError) -> SafetensorsTensorInfo {
         func fail(_ message: String) -> InputError {
             InputError(file: path, field: name, message: message)
@@ -319,9 +319,9 @@ private struct SafetensorsHeader {
         guard case .object(let fields) = value else {
             throw fail("must be an object with dtype, shape and data_offsets, got \(value.kind)")
         }
-        var dtypeValue: SafetensorsJSON?
-        var shapeValue: SafetensorsJSON?
-        var offsetsValue: SafetensorsJSON?
+        var dtypeValue: StrictJSON?
+        var shapeValue: StrictJSON?
+        var offsetsValue: StrictJSON?
         for (key, field) in fields {
             switch key {
             case "dtype":
@@ -389,7 +389,7 @@ private struct SafetensorsHeader {
 
     /// A JSON integer in 0...Int.max written without fraction or exponent.
     private static func nonNegativeInt(
-        _ value: SafetensorsJSON, what: String, fail: (String) -> InputError
+        _ value: StrictJSON, what: String, fail: (String) -> InputError
     ) throws(InputError) -> Int {
         guard case .number(let text) = value else {
             throw fail("\(what) must hold integers, got \(value.kind)")
@@ -406,274 +406,6 @@ private struct SafetensorsHeader {
             result = sum
         }
         return result
-    }
-}
-
-// MARK: - JSON
-
-/// The JSON values of a header. Objects keep their members in order, duplicates included, so the
-/// checks above can report duplicates by name; numbers keep their text so integers are exact.
-private indirect enum SafetensorsJSON {
-    case object([(String, SafetensorsJSON)])
-    case array([SafetensorsJSON])
-    case string(String)
-    case number(String)
-    case bool(Bool)
-    case null
-
-    var kind: String {
-        switch self {
-        case .object: "an object"
-        case .array: "an array"
-        case .string: "a string"
-        case .number(let text): "the number \(text)"
-        case .bool(let value): "\(value)"
-        case .null: "null"
-        }
-    }
-}
-
-/// A strict RFC 8259 parser over bytes; errors give the file offset of the offending byte.
-private struct SafetensorsJSONReader {
-    static let maxDepth = 64
-
-    let bytes: UnsafeRawBufferPointer
-    let path: String
-    let fileOffset: Int
-    var position = 0
-
-    init(bytes: UnsafeRawBufferPointer, path: String, fileOffset: Int) {
-        self.bytes = bytes
-        self.path = path
-        self.fileOffset = fileOffset
-    }
-
-    func error(_ message: String, at index: Int? = nil) -> InputError {
-        InputError(file: path, offset: fileOffset + (index ?? position), message: message)
-    }
-
-    /// One value, then only whitespace (the format pads headers with spaces).
-    mutating func parseDocument() throws(InputError) -> SafetensorsJSON {
-        let value = try parseValue(depth: 0)
-        skipWhitespace()
-        guard position == bytes.count else {
-            throw error("unexpected \(describe(bytes[position])) after the header's JSON value")
-        }
-        return value
-    }
-
-    private func describe(_ byte: UInt8) -> String {
-        byte >= 0x21 && byte < 0x7F
-            ? "'\(Character(Unicode.Scalar(byte)))'" : "byte 0x\(String(byte, radix: 16))"
-    }
-
-    private mutating func skipWhitespace() {
-        while position < bytes.count {
-            switch bytes[position] {
-            case 0x20, 0x09, 0x0A, 0x0D: position += 1
-            default: return
-            }
-        }
-    }
-
-    private mutating func parseValue(depth: Int) throws(InputError) -> SafetensorsJSON {
-        guard depth < Self.maxDepth else {
-            throw error("JSON nested deeper than \(Self.maxDepth) levels")
-        }
-        skipWhitespace()
-        guard position < bytes.count else { throw error("header JSON ends early") }
-        switch bytes[position] {
-        case UInt8(ascii: "{"): return try parseObject(depth: depth)
-        case UInt8(ascii: "["): return try parseArray(depth: depth)
-        case UInt8(ascii: "\""): return .string(try parseString())
-        case UInt8(ascii: "t"):
-            try expectLiteral("true")
-            return .bool(true)
-        case UInt8(ascii: "f"):
-            try expectLiteral("false")
-            return .bool(false)
-        case UInt8(ascii: "n"):
-            try expectLiteral("null")
-            return .null
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try parseNumber()
-        case let byte: throw error("unexpected \(describe(byte)) where a JSON value should be")
-        }
-    }
-
-    private mutating func expect(_ byte: UInt8, _ what: String) throws(InputError) {
-        skipWhitespace()
-        guard position < bytes.count else {
-            throw error("header JSON ends early, expected \(what)")
-        }
-        guard bytes[position] == byte else {
-            throw error("expected \(what), found \(describe(bytes[position]))")
-        }
-        position += 1
-    }
-
-    /// Consumes `byte` (after whitespace) if it is next.
-    private mutating func consume(_ byte: UInt8) -> Bool {
-        skipWhitespace()
-        guard position < bytes.count, bytes[position] == byte else { return false }
-        position += 1
-        return true
-    }
-
-    private mutating func parseObject(depth: Int) throws(InputError) -> SafetensorsJSON {
-        position += 1  // "{"
-        var members: [(String, SafetensorsJSON)] = []
-        if consume(UInt8(ascii: "}")) { return .object(members) }
-        repeat {
-            skipWhitespace()
-            guard position < bytes.count else {
-                throw error("header JSON ends early, expected a string key")
-            }
-            guard bytes[position] == UInt8(ascii: "\"") else {
-                throw error("expected a string key, found \(describe(bytes[position]))")
-            }
-            let key = try parseString()
-            try expect(UInt8(ascii: ":"), "':'")
-            members.append((key, try parseValue(depth: depth + 1)))
-        } while consume(UInt8(ascii: ","))
-        try expect(UInt8(ascii: "}"), "',' or '}'")
-        return .object(members)
-    }
-
-    private mutating func parseArray(depth: Int) throws(InputError) -> SafetensorsJSON {
-        position += 1  // "["
-        var elements: [SafetensorsJSON] = []
-        if consume(UInt8(ascii: "]")) { return .array(elements) }
-        repeat {
-            elements.append(try parseValue(depth: depth + 1))
-        } while consume(UInt8(ascii: ","))
-        try expect(UInt8(ascii: "]"), "',' or ']'")
-        return .array(elements)
-    }
-
-    private mutating func expectLiteral(_ literal: StaticString) throws(InputError) {
-        let start = position
-        let count = literal.utf8CodeUnitCount
-        guard bytes.count - position >= count else { throw error("invalid literal", at: start) }
-        for i in 0..<count where bytes[position + i] != literal.utf8Start[i] {
-            throw error("invalid literal", at: start)
-        }
-        position += count
-    }
-
-    private mutating func parseNumber() throws(InputError) -> SafetensorsJSON {
-        let start = position
-        func isDigit(_ index: Int) -> Bool {
-            index < bytes.count && bytes[index] >= UInt8(ascii: "0")
-                && bytes[index] <= UInt8(ascii: "9")
-        }
-        func digits() throws(InputError) {
-            guard isDigit(position) else { throw error("malformed number", at: start) }
-            while isDigit(position) { position += 1 }
-        }
-        if bytes[position] == UInt8(ascii: "-") { position += 1 }
-        if position < bytes.count, bytes[position] == UInt8(ascii: "0") {
-            position += 1
-        } else {
-            try digits()
-        }
-        if position < bytes.count, bytes[position] == UInt8(ascii: ".") {
-            position += 1
-            try digits()
-        }
-        if position < bytes.count, bytes[position] | 0x20 == UInt8(ascii: "e") {
-            position += 1
-            if position < bytes.count,
-                bytes[position] == UInt8(ascii: "+") || bytes[position] == UInt8(ascii: "-")
-            {
-                position += 1
-            }
-            try digits()
-        }
-        let text = String(
-            decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<position]),
-            as: UTF8.self)
-        return .number(text)
-    }
-
-    private mutating func parseString() throws(InputError) -> String {
-        let start = position
-        position += 1  // opening quote
-        var utf8: [UInt8] = []
-        while true {
-            guard position < bytes.count else { throw error("unterminated string", at: start) }
-            let byte = bytes[position]
-            switch byte {
-            case UInt8(ascii: "\""):
-                position += 1
-                guard let text = String(validating: utf8, as: UTF8.self) else {
-                    throw error("string is not valid UTF-8", at: start)
-                }
-                return text
-            case UInt8(ascii: "\\"):
-                try parseEscape(into: &utf8)
-            case 0..<0x20:
-                throw error("unescaped control character in string")
-            default:
-                utf8.append(byte)
-                position += 1
-            }
-        }
-    }
-
-    private mutating func parseEscape(into utf8: inout [UInt8]) throws(InputError) {
-        let start = position
-        position += 1  // backslash
-        guard position < bytes.count else { throw error("unterminated escape", at: start) }
-        let byte = bytes[position]
-        position += 1
-        switch byte {
-        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): utf8.append(byte)
-        case UInt8(ascii: "b"): utf8.append(0x08)
-        case UInt8(ascii: "f"): utf8.append(0x0C)
-        case UInt8(ascii: "n"): utf8.append(0x0A)
-        case UInt8(ascii: "r"): utf8.append(0x0D)
-        case UInt8(ascii: "t"): utf8.append(0x09)
-        case UInt8(ascii: "u"):
-            var code = try hex4(start)
-            if code >= 0xD800 && code < 0xDC00 {
-                // A high surrogate must be followed by an escaped low surrogate.
-                guard bytes.count - position >= 2, bytes[position] == UInt8(ascii: "\\"),
-                    bytes[position + 1] == UInt8(ascii: "u")
-                else { throw error("unpaired surrogate in \\u escape", at: start) }
-                position += 2
-                let low = try hex4(start)
-                guard low >= 0xDC00 && low < 0xE000 else {
-                    throw error("unpaired surrogate in \\u escape", at: start)
-                }
-                code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
-            }
-            guard let scalar = Unicode.Scalar(code) else {
-                throw error("unpaired surrogate in \\u escape", at: start)
-            }
-            UTF8.encode(scalar) { utf8.append($0) }
-        default:
-            throw error("invalid escape \\\(Character(Unicode.Scalar(byte)))", at: start)
-        }
-    }
-
-    private mutating func hex4(_ escapeStart: Int) throws(InputError) -> UInt32 {
-        guard bytes.count - position >= 4 else {
-            throw error("truncated \\u escape", at: escapeStart)
-        }
-        var code: UInt32 = 0
-        for _ in 0..<4 {
-            let byte = bytes[position]
-            let digit: UInt8
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
-            default: throw error("invalid hex digit in \\u escape", at: escapeStart)
-            }
-            code = code << 4 | UInt32(digit)
-            position += 1
-        }
-        return code
     }
 }
 

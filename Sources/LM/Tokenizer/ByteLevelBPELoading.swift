@@ -1,55 +1,16 @@
 // rlhub — loading a byte-level BPE tokenizer from a Hugging Face `tokenizer.json` folder.
 import Foundation
 
-/// A parsed JSON value, from a small strict parser: Foundation's `JSONSerialization` on Linux
-/// bridges the numbers 0 and 1 to `Bool` and drops a U+FEFF at the start of a string, and
-/// `JSONDecoder` into an enum like this one is about 20 times slower on a 50k-token vocabulary.
-enum TokenizerJSON: Sendable {
-    case null
-    case bool(Bool)
-    case int(Int)
-    case double(Double)
-    case string(String)
-    case array([TokenizerJSON])
-    case object([String: TokenizerJSON])
+/// `tokenizer.json` values: the LM layer's strict JSON parser (see StrictJSON.swift).
+typealias TokenizerJSON = StrictJSON
 
-    static func parse(_ data: Data, path: String) throws(InputError) -> [String: TokenizerJSON] {
-        let result: Result<TokenizerJSON, TokenizerJSONParser.Failure> = data.withUnsafeBytes { raw in
-            var parser = TokenizerJSONParser(bytes: raw.bindMemory(to: UInt8.self))
-            do throws(TokenizerJSONParser.Failure) {
-                return .success(try parser.parseDocument())
-            } catch {
-                return .failure(error)
-            }
-        }
-        switch result {
-        case .failure(let failure):
-            throw InputError(file: path, offset: failure.offset, message: "not valid JSON: \(failure.message)")
-        case .success(.object(let object)):
-            return object
-        case .success:
+extension StrictJSON {
+    /// Parses a document whose top level must be an object.
+    static func parseObject(_ data: Data, path: String) throws(InputError) -> [String: StrictJSON] {
+        guard let object = try parse(data, path: path).object else {
             throw InputError(file: path, message: "expected a JSON object at the top level")
         }
-    }
-
-    var isNull: Bool { if case .null = self { return true } else { return false } }
-    var string: String? { if case .string(let s) = self { return s } else { return nil } }
-    var bool: Bool? { if case .bool(let b) = self { return b } else { return nil } }
-    var array: [TokenizerJSON]? { if case .array(let a) = self { return a } else { return nil } }
-    var object: [String: TokenizerJSON]? { if case .object(let o) = self { return o } else { return nil } }
-    var int: Int? {
-        switch self {
-        case .int(let i): return i
-        case .double(let d) where d.rounded() == d && abs(d) < 1e15: return Int(d)
-        default: return nil
-        }
-    }
-    var double: Double? {
-        switch self {
-        case .int(let i): return Double(i)
-        case .double(let d): return d
-        default: return nil
-        }
+        return object
     }
 
     /// A short description for error messages.
@@ -57,248 +18,11 @@ enum TokenizerJSON: Sendable {
         switch self {
         case .null: return "null"
         case .bool(let b): return String(b)
-        case .int(let i): return String(i)
-        case .double(let d): return String(d)
+        case .number(let text): return text
         case .string(let s): return ByteLevelBPETokenizer.quoted(s)
         case .array(let a): return "an array of \(a.count)"
-        case .object(let o): return o["type"]?.string.map { "type \($0)" } ?? "an object"
+        case .object: return object?["type"]?.string.map { "type \($0)" } ?? "an object"
         }
-    }
-}
-
-/// A recursive-descent JSON parser over UTF-8 bytes (RFC 8259; nesting limited to 256 levels).
-struct TokenizerJSONParser {
-    struct Failure: Error {
-        var offset: Int
-        var message: String
-    }
-
-    let bytes: UnsafeBufferPointer<UInt8>
-    var pos = 0
-    var depth = 0
-
-    init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
-
-    mutating func parseDocument() throws(Failure) -> TokenizerJSON {
-        if bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF { pos = 3 }  // BOM
-        let value = try parseValue()
-        skipWhitespace()
-        guard pos == bytes.count else { throw fail("unexpected data after the JSON value") }
-        return value
-    }
-
-    private func fail(_ message: String) -> Failure { Failure(offset: pos, message: message) }
-
-    private mutating func skipWhitespace() {
-        while pos < bytes.count, bytes[pos] == 0x20 || bytes[pos] == 0x0A || bytes[pos] == 0x0D || bytes[pos] == 0x09 {
-            pos += 1
-        }
-    }
-
-    private mutating func parseValue() throws(Failure) -> TokenizerJSON {
-        skipWhitespace()
-        guard pos < bytes.count else { throw fail("unexpected end of input") }
-        switch bytes[pos] {
-        case UInt8(ascii: "{"): return try parseObject()
-        case UInt8(ascii: "["): return try parseArray()
-        case UInt8(ascii: "\""): return .string(try parseString())
-        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
-        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
-        case UInt8(ascii: "n"): try literal("null"); return .null
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try parseNumber()
-        default: throw fail("unexpected character")
-        }
-    }
-
-    private mutating func literal(_ word: StaticString) throws(Failure) {
-        let n = word.utf8CodeUnitCount
-        guard pos + n <= bytes.count else { throw fail("unexpected end of input") }
-        for i in 0..<n where bytes[pos + i] != word.utf8Start[i] { throw fail("invalid literal") }
-        pos += n
-    }
-
-    private mutating func enter() throws(Failure) {
-        depth += 1
-        guard depth <= 256 else { throw fail("nesting deeper than 256 levels") }
-    }
-
-    private mutating func parseObject() throws(Failure) -> TokenizerJSON {
-        try enter()
-        defer { depth -= 1 }
-        pos += 1
-        var object: [String: TokenizerJSON] = [:]
-        skipWhitespace()
-        if pos < bytes.count, bytes[pos] == UInt8(ascii: "}") {
-            pos += 1
-            return .object(object)
-        }
-        while true {
-            skipWhitespace()
-            guard pos < bytes.count, bytes[pos] == UInt8(ascii: "\"") else { throw fail("expected a string key") }
-            let key = try parseString()
-            skipWhitespace()
-            guard pos < bytes.count, bytes[pos] == UInt8(ascii: ":") else { throw fail("expected ':'") }
-            pos += 1
-            object[key] = try parseValue()  // a repeated key keeps the last value
-            skipWhitespace()
-            guard pos < bytes.count else { throw fail("unexpected end of input") }
-            if bytes[pos] == UInt8(ascii: ",") {
-                pos += 1
-            } else if bytes[pos] == UInt8(ascii: "}") {
-                pos += 1
-                return .object(object)
-            } else {
-                throw fail("expected ',' or '}'")
-            }
-        }
-    }
-
-    private mutating func parseArray() throws(Failure) -> TokenizerJSON {
-        try enter()
-        defer { depth -= 1 }
-        pos += 1
-        var array: [TokenizerJSON] = []
-        skipWhitespace()
-        if pos < bytes.count, bytes[pos] == UInt8(ascii: "]") {
-            pos += 1
-            return .array(array)
-        }
-        while true {
-            array.append(try parseValue())
-            skipWhitespace()
-            guard pos < bytes.count else { throw fail("unexpected end of input") }
-            if bytes[pos] == UInt8(ascii: ",") {
-                pos += 1
-            } else if bytes[pos] == UInt8(ascii: "]") {
-                pos += 1
-                return .array(array)
-            } else {
-                throw fail("expected ',' or ']'")
-            }
-        }
-    }
-
-    private mutating func parseString() throws(Failure) -> String {
-        pos += 1  // opening quote
-        let start = pos
-        // Fast path: no escapes.
-        while pos < bytes.count {
-            let b = bytes[pos]
-            if b == UInt8(ascii: "\"") {
-                let s = try utf8String(start, pos)
-                pos += 1
-                return s
-            }
-            if b == UInt8(ascii: "\\") { break }
-            if b < 0x20 { throw fail("control character in string") }
-            pos += 1
-        }
-        var out: [UInt8] = Array(bytes[start..<pos])
-        while pos < bytes.count {
-            let b = bytes[pos]
-            if b == UInt8(ascii: "\"") {
-                pos += 1
-                return try out.withUnsafeBufferPointer { buffer throws(Failure) in
-                    try validatedString(buffer, offset: start)
-                }
-            }
-            if b < 0x20 { throw fail("control character in string") }
-            if b != UInt8(ascii: "\\") {
-                out.append(b)
-                pos += 1
-                continue
-            }
-            guard pos + 1 < bytes.count else { throw fail("unexpected end of input") }
-            let e = bytes[pos + 1]
-            pos += 2
-            switch e {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(e)
-            case UInt8(ascii: "b"): out.append(0x08)
-            case UInt8(ascii: "f"): out.append(0x0C)
-            case UInt8(ascii: "n"): out.append(0x0A)
-            case UInt8(ascii: "r"): out.append(0x0D)
-            case UInt8(ascii: "t"): out.append(0x09)
-            case UInt8(ascii: "u"):
-                var scalar = try hex4()
-                if (0xD800...0xDBFF).contains(scalar), pos + 1 < bytes.count, bytes[pos] == UInt8(ascii: "\\"),
-                    bytes[pos + 1] == UInt8(ascii: "u")
-                {
-                    let save = pos
-                    pos += 2
-                    let low = try hex4()
-                    if (0xDC00...0xDFFF).contains(low) {
-                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                    } else {
-                        pos = save
-                    }
-                }
-                // Lone surrogates (Python writes them) become U+FFFD.
-                out.append(contentsOf: String(Unicode.Scalar(scalar) ?? "\u{FFFD}").utf8)
-            default:
-                throw fail("invalid escape")
-            }
-        }
-        throw fail("unterminated string")
-    }
-
-    private mutating func hex4() throws(Failure) -> UInt32 {
-        guard pos + 4 <= bytes.count else { throw fail("unexpected end of input") }
-        var v: UInt32 = 0
-        for _ in 0..<4 {
-            let c = bytes[pos]
-            let d: UInt8
-            switch c {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): d = c - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): d = c - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): d = c - UInt8(ascii: "A") + 10
-            default: throw fail("invalid \\u escape")
-            }
-            v = v << 4 | UInt32(d)
-            pos += 1
-        }
-        return v
-    }
-
-    private func utf8String(_ start: Int, _ end: Int) throws(Failure) -> String {
-        try validatedString(UnsafeBufferPointer(rebasing: bytes[start..<end]), offset: start)
-    }
-
-    /// The string of `utf8`, or a failure if it is not valid UTF-8 (without `String(validating:)`,
-    /// which needs macOS 15).
-    private func validatedString(_ utf8: UnsafeBufferPointer<UInt8>, offset: Int) throws(Failure) -> String {
-        let s = String(decoding: utf8, as: UTF8.self)
-        guard s.utf8.elementsEqual(utf8) else { throw Failure(offset: offset, message: "string is not valid UTF-8") }
-        return s
-    }
-
-    private mutating func parseNumber() throws(Failure) -> TokenizerJSON {
-        let start = pos
-        var isInteger = true
-        if bytes[pos] == UInt8(ascii: "-") { pos += 1 }
-        func digits(_ p: inout Int) -> Int {
-            let s = p
-            while p < bytes.count, bytes[p] >= UInt8(ascii: "0"), bytes[p] <= UInt8(ascii: "9") { p += 1 }
-            return p - s
-        }
-        let intStart = pos
-        let intDigits = digits(&pos)
-        guard intDigits > 0 else { throw fail("invalid number") }
-        if intDigits > 1 && bytes[intStart] == UInt8(ascii: "0") { throw fail("leading zero in number") }
-        if pos < bytes.count, bytes[pos] == UInt8(ascii: ".") {
-            pos += 1
-            isInteger = false
-            guard digits(&pos) > 0 else { throw fail("invalid number") }
-        }
-        if pos < bytes.count, bytes[pos] == UInt8(ascii: "e") || bytes[pos] == UInt8(ascii: "E") {
-            pos += 1
-            isInteger = false
-            if pos < bytes.count, bytes[pos] == UInt8(ascii: "+") || bytes[pos] == UInt8(ascii: "-") { pos += 1 }
-            guard digits(&pos) > 0 else { throw fail("invalid number") }
-        }
-        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<pos]), as: UTF8.self)
-        if isInteger, let i = Int(text) { return .int(i) }
-        guard let d = Double(text), d.isFinite else { throw Failure(offset: start, message: "number out of range") }
-        return .double(d)
     }
 }
 
@@ -338,7 +62,7 @@ extension ByteLevelBPETokenizer {
         for name in ["special_tokens_map.json", "tokenizer_config.json"] {  // the latter wins
             let configPath = folder.appendingPathComponent(name).path
             guard FileManager.default.fileExists(atPath: configPath) else { continue }
-            let object = try TokenizerJSON.parse(try readFile(configPath), path: configPath)
+            let object = try TokenizerJSON.parseObject(try readFile(configPath), path: configPath)
             specialsPath = configPath
             for key in ["bos_token", "eos_token", "pad_token", "unk_token"] {
                 guard let value = object.present(key) else { continue }
@@ -359,7 +83,7 @@ extension ByteLevelBPETokenizer {
     public static func load(
         tokenizerJSON data: Data, path: String, specialStrings: [String: String] = [:], specialsPath: String? = nil
     ) throws(InputError) -> ByteLevelBPETokenizer {
-        let root = try TokenizerJSON.parse(data, path: path)
+        let root = try TokenizerJSON.parseObject(data, path: path)
 
         // Model.
         guard let model = root["model"]?.object else {

@@ -102,11 +102,18 @@ public struct CharTokenizer: Tokenizer, Equatable {
 
     /// Loads a `tokenizer.json` written by ``huggingFaceJSON()`` (BPE without merges).
     public static func load(huggingFaceJSON data: Data, path: String) throws(InputError) -> CharTokenizer {
-        guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw InputError(file: path, message: "not a JSON object")
+        // StrictJSON, not JSONSerialization: on Linux the latter reads the ids 0 and 1 as Bool.
+        let root = try StrictJSON.parseObject(data, path: path)
+        guard let entries = root["model"]?.object?["vocab"]?.object else {
+            throw InputError(file: path, field: "model.vocab", message: "missing or not a string→int map")
         }
-        guard let model = root["model"] as? [String: Any], let vocab = model["vocab"] as? [String: Int]
-        else { throw InputError(file: path, field: "model.vocab", message: "missing or not a string→int map") }
+        var vocab: [String: Int] = [:]
+        for (token, id) in entries {
+            guard let id = id.int else {
+                throw InputError(file: path, field: "model.vocab", message: "id of \(token.debugDescription) is not an integer")
+            }
+            vocab[token] = id
+        }
         let ordered = vocab.sorted { $0.value < $1.value }
         for (i, pair) in ordered.enumerated() where pair.value != i {
             throw InputError(file: path, field: "model.vocab", message: "ids are not 0..<\(vocab.count) (gap at \(i))")
