@@ -1,6 +1,7 @@
 // swift-tools-version: 6.0
 // rlhub — reinforcement learning for language models, with a reproducible baselines hub.
-// Layers (arrows point down only): rlhub CLI → LM → Tensor → COpenBLAS. See ARCHITECTURE.md.
+// Layers (arrows point down only): rlhub CLI → Experiments → Evaluation → Store, Trainer → … → LM
+// → Tensor → COpenBLAS. See ARCHITECTURE.md.
 import PackageDescription
 
 /// Release builds of numeric code: no exclusivity checks in hot loops.
@@ -18,10 +19,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         .systemLibrary(
             name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(
+            name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .target(name: "Tensor", dependencies: ["COpenBLAS"], swiftSettings: numericFlags),
         .target(name: "LM", dependencies: ["Tensor"], swiftSettings: numericFlags),
         .target(name: "Tasks", dependencies: ["LM"]),
@@ -34,11 +38,19 @@ let package = Package(
             ],
             swiftSettings: numericFlags),
         .target(name: "Generator", dependencies: ["LM", "Tensor", "Tasks"], swiftSettings: numericFlags),
+        .target(
+            name: "Store",
+            dependencies: [
+                "LM", "CArchive",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
         .target(name: "Benchmarks", dependencies: ["LM", "Tensor", "Generator"], path: "Benchmarks"),
         .executableTarget(
             name: "rlhub",
             dependencies: [
                 "LM", "Tensor", "Tasks", "Generator", "Algorithms", "Trainer", "Benchmarks",
+                "Store",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]),
@@ -48,6 +60,7 @@ let package = Package(
         .testTarget(name: "AlgorithmsTests", dependencies: ["Algorithms"]),
         .testTarget(name: "TrainerTests", dependencies: ["Trainer", "Algorithms", "Tasks", "Generator", "LM", "Tensor"]),
         .testTarget(name: "GeneratorTests", dependencies: ["Generator", "LM", "Tensor", "Tasks"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "LM"]),
         .testTarget(name: "CLITests", dependencies: ["LM", "Tensor"]),
     ],
     swiftLanguageModes: [.v6]

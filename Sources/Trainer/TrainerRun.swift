@@ -11,7 +11,7 @@ extension RLTrainer {
     @discardableResult
     public func evaluate() throws -> [String: Double] {
         guard config.evalEpisodes > 0 else { return [:] }
-        let report = try Evaluation.run(
+        let report = try HeldOutEvaluation.run(
             loaded: loaded, task: task, episodes: config.evalEpisodes, k: 1, temperature: 0,
             maxNewTokens: config.algorithm.maxNewTokens, seed: UInt64(config.algorithm.seed), tokenBudget: config.tokenBudget,
             runner: runner)

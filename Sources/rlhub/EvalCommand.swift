@@ -33,7 +33,7 @@ struct EvalCommand: ParsableCommand {
         guard k > 0 else { throw InputError(file: "--k", message: "must be positive") }
         let rlTask = try TaskRegistry.make(task)
         let loaded = try ModelLoader.load(model, seed: seed)
-        let report = try Evaluation.run(
+        let report = try HeldOutEvaluation.run(
             loaded: loaded, task: rlTask, episodes: episodes, k: k,
             temperature: temperature ?? (k == 1 ? 0 : 1), maxNewTokens: maxNewTokens, seed: seed)
         if let dump { try Trajectory.writeJSONL(report.trajectories, to: dump) }

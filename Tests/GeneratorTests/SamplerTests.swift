@@ -178,16 +178,16 @@ struct EvaluationStatisticsTests {
         for n in 1...8 {
             for c in 0...n {
                 for k in 1...n {
-                    #expect(abs(Evaluation.passAtK(n: n, c: c, k: k) - bruteForce(n: n, c: c, k: k)) < 1e-12, "n \(n) c \(c) k \(k)")
+                    #expect(abs(HeldOutEvaluation.passAtK(n: n, c: c, k: k) - bruteForce(n: n, c: c, k: k)) < 1e-12, "n \(n) c \(c) k \(k)")
                 }
             }
         }
     }
 
     @Test func confidenceIntervalUsesStudentT() {
-        let ci = Evaluation.confidenceInterval([0, 1, 1, 0, 1])
+        let ci = HeldOutEvaluation.confidenceInterval([0, 1, 1, 0, 1])
         // mean 0.6, sd 0.5477, t(4) = 2.776 → half-width 0.680
         #expect(abs(ci[0] - (0.6 - 2.776 * 0.5477226 / 5.0.squareRoot())) < 1e-4)
-        #expect(Evaluation.confidenceInterval([0.5]) == [0.5, 0.5])
+        #expect(HeldOutEvaluation.confidenceInterval([0.5]) == [0.5, 0.5])
     }
 }

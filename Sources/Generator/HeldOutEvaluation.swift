@@ -30,7 +30,7 @@ public struct EvaluationReport: Sendable {
     public var trajectories: [Trajectory]
 }
 
-public enum Evaluation {
+public enum HeldOutEvaluation {
     /// Plays problems `0..<episodes` of the test split `k` times each.
     public static func run(
         loaded: LoadedModel, task: any RLTask, episodes: Int, k: Int, temperature: Float,
