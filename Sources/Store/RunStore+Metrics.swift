@@ -1,0 +1,117 @@
+// rlhub — metric points: batched inserts, per-run summaries, curve reads.
+import Foundation
+import GRDB
+import LM
+
+extension RunStore {
+    /// Appends records of named values in one transaction (the trainer's sink calls this once per
+    /// flush). A point logged again at the same step replaces the old value. Non-finite values are
+    /// stored as NULL. `metric_summaries` (final and best value per name) is updated in the same
+    /// transaction, so `final.x` filters never see a half-written batch.
+    public func appendMetrics(run id: String, records: [(step: Int, metrics: [String: Double])]) throws {
+        guard !records.isEmpty else { return }
+        try write { db in
+            let pk = try runKey(id, db)
+            let insert = try db.cachedStatement(sql: "INSERT OR REPLACE INTO metrics(run, name, step, value) VALUES (?, ?, ?, ?)")
+            // Per name: (final step, final value, best step, best value, count) of this batch.
+            var batch: [Int64: (Int, Double?, Int?, Double?, Int)] = [:]
+            for record in records {
+                for name in record.metrics.keys.sorted() {
+                    let raw = record.metrics[name]!
+                    let value: Double? = raw.isFinite ? raw : nil
+                    let nameID = try metricID(name, db)
+                    insert.setUncheckedArguments([pk, nameID, record.step, value])
+                    do { try insert.execute() } catch let e as DatabaseError where e.isFrozenRun {
+                        throw InputError(file: "run", field: id, message: "is part of a release and cannot change")
+                    }
+                    var s = batch[nameID] ?? (record.step, value, nil, nil, 0)
+                    if record.step >= s.0 { s.0 = record.step; s.1 = value }
+                    if let v = value, s.3 == nil || v > s.3! { s.2 = record.step; s.3 = v }
+                    s.4 += 1
+                    batch[nameID] = s
+                }
+            }
+            let upsert = try db.cachedStatement(sql: """
+                INSERT INTO metric_summaries(run, name, final_step, final_value, best_step, best_value, count)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(run, name) DO UPDATE SET
+                    final_value = CASE WHEN excluded.final_step >= final_step THEN excluded.final_value ELSE final_value END,
+                    final_step = max(final_step, excluded.final_step),
+                    best_step = CASE WHEN excluded.best_value IS NOT NULL AND (best_value IS NULL OR excluded.best_value > best_value)
+                                     THEN excluded.best_step ELSE best_step END,
+                    best_value = CASE WHEN excluded.best_value IS NOT NULL AND (best_value IS NULL OR excluded.best_value > best_value)
+                                      THEN excluded.best_value ELSE best_value END,
+                    count = count + excluded.count
+                """)
+            for nameID in batch.keys.sorted() {
+                let s = batch[nameID]!
+                try upsert.execute(arguments: [pk, nameID, s.0, s.1, s.2, s.3, s.4])
+            }
+        }
+    }
+
+    /// Deletes points after `step` (a resumed run logs them again) and rebuilds the run's summaries.
+    public func truncateMetrics(run id: String, after step: Int) throws {
+        try write { db in
+            let pk = try runKey(id, db)
+            try db.execute(sql: "DELETE FROM metrics WHERE run = ? AND step > ?", arguments: [pk, step])
+            try db.execute(sql: "DELETE FROM scores WHERE run = ? AND step > ?", arguments: [pk, step])
+            try db.execute(sql: "DELETE FROM metric_summaries WHERE run = ?", arguments: [pk])
+            try db.execute(sql: """
+                INSERT INTO metric_summaries(run, name, final_step, final_value, best_step, best_value, count)
+                SELECT m.run, m.name, m.step, m.value,
+                    (SELECT b.step FROM metrics b WHERE b.run = m.run AND b.name = m.name AND b.value IS NOT NULL
+                        ORDER BY b.value DESC, b.step LIMIT 1),
+                    (SELECT max(b.value) FROM metrics b WHERE b.run = m.run AND b.name = m.name),
+                    (SELECT count(*) FROM metrics c WHERE c.run = m.run AND c.name = m.name)
+                FROM metrics m
+                WHERE m.run = ? AND m.step = (SELECT max(step) FROM metrics x WHERE x.run = m.run AND x.name = m.name)
+                """, arguments: [pk])
+        }
+    }
+
+    /// The points of one metric of a run in step order; with `every` > 1, every N-th point plus
+    /// the last one (downsampling for plots).
+    public func curve(run id: String, metric: String, every: Int = 1) throws -> [(step: Int, value: Double?)] {
+        try read { db in
+            let pk = try runKey(id, db)
+            guard let nameID = try Int64.fetchOne(db, sql: "SELECT id FROM metric_names WHERE name = ?", arguments: [metric]) else {
+                return []
+            }
+            let n = max(1, every)
+            var out: [(Int, Double?)] = []
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT step, value FROM metrics WHERE run = ? AND name = ? ORDER BY step", arguments: [pk, nameID])
+            var index = 0
+            var last: (Int, Double?)? = nil
+            while let row = try rows.next() {
+                let point: (Int, Double?) = (row[0], row[1])
+                if index % n == 0 { out.append(point); last = nil } else { last = point }
+                index += 1
+            }
+            if let last { out.append(last) }
+            return out
+        }
+    }
+
+    /// Names of the metrics a run has logged, sorted.
+    public func metricNames(run id: String) throws -> [String] {
+        try read { db in
+            let pk = try runKey(id, db)
+            return try String.fetchAll(db, sql: """
+                SELECT n.name FROM metric_summaries s JOIN metric_names n ON n.id = s.name WHERE s.run = ? ORDER BY n.name
+                """, arguments: [pk])
+        }
+    }
+
+    /// Final and best value of every metric of a run.
+    public func metricSummaries(run id: String) throws -> [(name: String, finalStep: Int, finalValue: Double?, bestStep: Int?, bestValue: Double?, count: Int)] {
+        try read { db in
+            let pk = try runKey(id, db)
+            return try Row.fetchAll(db, sql: """
+                SELECT n.name, s.final_step, s.final_value, s.best_step, s.best_value, s.count
+                FROM metric_summaries s JOIN metric_names n ON n.id = s.name WHERE s.run = ? ORDER BY n.name
+                """, arguments: [pk]).map { ($0[0], $0[1], $0[2], $0[3], $0[4], $0[5]) }
+        }
+    }
+}

@@ -1,0 +1,167 @@
+// rlhub — the store: one SQLite database (WAL) beside a folder of content-addressed archives.
+import Foundation
+import GRDB
+import LM
+
+/// Runs, metrics, scores, checkpoints, releases and tags of one store folder
+/// (`store.sqlite` + `blobs/`), safe to open from many processes at once.
+///
+/// Writers use `BEGIN IMMEDIATE` with a busy timeout, so concurrent processes queue for the write
+/// lock instead of failing with "database is locked" (a deferred transaction that upgrades from
+/// read to write cannot wait and fails at once). Opening the store marks runs whose process died
+/// as failed, keeping every metric they committed.
+///
+/// ```swift
+/// let store = try RunStore(directory: ".rlhub")
+/// let id = try store.createRun(newRun)
+/// try store.markRunning(id)
+/// try store.appendMetrics(run: id, records: [(1, ["reward/mean": 0.5])])
+/// try store.markFinished(id)
+/// ```
+public final class RunStore: @unchecked Sendable {
+    /// The store folder (nil for an in-memory store).
+    public let directory: String?
+    /// The database; all access goes through the methods of this class.
+    let db: any DatabaseWriter
+    /// Checkpoint archives, content-addressed.
+    public let blobs: BlobStore
+    /// Metric name → id, filled lazily (names are never deleted, so the cache cannot go stale).
+    private var metricIDs: [String: Int64] = [:]
+    private let lock = NSLock()
+
+    /// Seconds a writer waits for another process's write transaction before giving up.
+    public static let busyTimeout: TimeInterval = 60
+
+    /// Opens (creating if needed) the store in `directory`, migrates it, and fails stale runs.
+    public init(directory: String) throws {
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: directory + "/blobs", withIntermediateDirectories: true)
+        var config = Self.configuration()
+        config.label = directory
+        let path = directory + "/store.sqlite"
+        do {
+            db = try DatabasePool(path: path, configuration: config)
+            self.directory = directory
+            blobs = BlobStore(root: directory + "/blobs")
+            try setUp()
+        } catch let error as DatabaseError {
+            throw InputError(file: path, message: "cannot open the store: \(error.message ?? "\(error.resultCode)")")
+        }
+    }
+
+    /// A store that lives in memory (tests); its blobs go to `blobRoot`.
+    public init(inMemoryWithBlobsAt blobRoot: String) throws {
+        db = try DatabaseQueue(configuration: Self.configuration())
+        directory = nil
+        blobs = BlobStore(root: blobRoot)
+        try setUp()
+    }
+
+    /// The store folder chosen by `--store`, else `RLHUB_STORE`, else `.rlhub`.
+    public static func defaultDirectory(flag: String?) -> String {
+        flag ?? ProcessInfo.processInfo.environment["RLHUB_STORE"].flatMap { $0.isEmpty ? nil : $0 } ?? ".rlhub"
+    }
+
+    static func configuration() -> Configuration {
+        var config = Configuration()
+        config.foreignKeysEnabled = true
+        config.busyMode = .timeout(busyTimeout)
+        config.prepareDatabase { db in
+            // NORMAL is durable in WAL mode across process crashes (only power loss can drop the
+            // last transactions), and several times faster than FULL for small commits.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        return config
+    }
+
+    private func setUp() throws {
+        try StoreSchema.migrator.migrate(db)
+        try write { db in
+            try db.execute(
+                sql: "INSERT INTO store_info(key, value) VALUES ('schema_version', ?), ('created_by', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value WHERE key = 'schema_version'",
+                arguments: ["\(StoreSchema.version)", RLHubVersion.string])
+        }
+        try failStaleRuns()
+    }
+
+    /// Runs an IMMEDIATE write transaction (waits for the write lock up to ``busyTimeout``).
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
+        try db.writeWithoutTransaction { db in
+            var result: T?
+            try db.inTransaction(.immediate) {
+                result = try body(db)
+                return .commit
+            }
+            return result!
+        }
+    }
+
+    /// Reads from a consistent snapshot.
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
+        try db.read { db in try body(db) }
+    }
+
+    /// Marks `running` runs of this host whose process is gone as failed. Their committed metrics,
+    /// scores and checkpoints stay; the runner resumes them from their last checkpoint.
+    @discardableResult
+    public func failStaleRuns() throws -> [String] {
+        let running = try read { db in
+            try Row.fetchAll(db, sql: "SELECT id, host, pid, pid_start FROM runs WHERE status = 'running'")
+        }
+        var failed: [String] = []
+        for row in running {
+            guard let pid: Int32 = row["pid"] else { continue }
+            let holder = ProcessIdentity(host: row["host"], pid: pid, startTime: row["pid_start"] ?? "")
+            if !holder.isAlive {
+                let id: String = row["id"]
+                try write { db in
+                    try db.execute(
+                        sql: "UPDATE runs SET status = 'failed', ended = ?, error = ?, pid = NULL WHERE id = ? AND status = 'running'",
+                        arguments: [Self.now(), "process \(pid) on \(holder.host) ended without finishing the run", id])
+                }
+                failed.append(id)
+            }
+        }
+        return failed
+    }
+
+    /// A metric name's id, created on first use.
+    func metricID(_ name: String, _ db: Database) throws -> Int64 {
+        if let id = lock.withLock({ metricIDs[name] }) { return id }
+        try db.execute(sql: "INSERT OR IGNORE INTO metric_names(name) VALUES (?)", arguments: [name])
+        let id = try Int64.fetchOne(db, sql: "SELECT id FROM metric_names WHERE name = ?", arguments: [name])!
+        lock.withLock { metricIDs[name] = id }
+        return id
+    }
+
+    /// The primary key of run `id`, or an InputError naming it.
+    func runKey(_ id: String, _ db: Database) throws -> Int64 {
+        guard let pk = try Int64.fetchOne(db, sql: "SELECT pk FROM runs WHERE id = ?", arguments: [id]) else {
+            throw InputError(file: "run", field: id, message: "no such run in the store")
+        }
+        return pk
+    }
+
+    /// UTC time with milliseconds, ISO 8601; sorts as text.
+    static func now() -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        f.timeZone = TimeZone(identifier: "UTC")
+        return f.string(from: Date())
+    }
+
+    /// Runs `PRAGMA integrity_check`; "ok" when the file is sound.
+    public func integrityCheck() throws -> String {
+        try read { db in try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "; ") }
+    }
+
+    /// SQLite's version (for `rlhub doctor`).
+    public func sqliteVersion() throws -> String {
+        try read { db in try String.fetchOne(db, sql: "SELECT sqlite_version()") ?? "" }
+    }
+}
+
+/// Maps a refused write (a frozen released run) to a clear error.
+extension DatabaseError {
+    var isFrozenRun: Bool { (message ?? "").contains("part of a release") }
+}
