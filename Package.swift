@@ -45,12 +45,19 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
+        .target(
+            name: "Experiments",
+            dependencies: [
+                "LM", "Tasks", "Generator", "Algorithms", "Trainer", "Store",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
         .target(name: "Benchmarks", dependencies: ["LM", "Tensor", "Generator"], path: "Benchmarks"),
         .executableTarget(
             name: "rlhub",
             dependencies: [
                 "LM", "Tensor", "Tasks", "Generator", "Algorithms", "Trainer", "Benchmarks",
-                "Store",
+                "Store", "Experiments",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]),
@@ -61,6 +68,8 @@ let package = Package(
         .testTarget(name: "TrainerTests", dependencies: ["Trainer", "Algorithms", "Tasks", "Generator", "LM", "Tensor"]),
         .testTarget(name: "GeneratorTests", dependencies: ["Generator", "LM", "Tensor", "Tasks"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "LM"]),
+        .testTarget(
+            name: "ExperimentsTests", dependencies: ["Experiments", "Store", "Trainer", "LM", "Tasks", "Algorithms"]),
         .testTarget(name: "CLITests", dependencies: ["LM", "Tensor"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,90 @@
+import Foundation
+import LM
+import Testing
+@testable import Experiments
+
+let smallSpec = """
+    name: small
+    description: two algorithms on add
+    model: preset:tiny
+    warmup:
+      algo: sft
+      steps: 3
+      set: {lr: 2e-3, prompts_per_step: 4}
+    set: {max_new_tokens: 4, token_budget: 64, micro_batch_tokens: 512}
+    steps: 2
+    evaluation: {every: 1, episodes: 4}
+    checkpoints: {every: 1}
+    algorithms:
+      - grpo
+      - {name: dapo-buffer, preset: dapo, set: {overlong_buffer: 2}}
+    tasks:
+      - add:digits=1
+    seeds: [0, 1]
+    """
+
+@Suite struct ExperimentSpecTests {
+    @Test func parsesAndExpandsWithWarmups() throws {
+        let spec = try ExperimentSpec.parse(smallSpec, path: "small.yaml")
+        #expect(spec.algorithms.map(\.name) == ["grpo", "dapo-buffer"])
+        let cells = try GridExpansion.cells(spec)
+        #expect(cells.map(\.key) == ["warmup/add/seed0", "warmup/add/seed1", "grpo/add/seed0", "grpo/add/seed1",
+                                     "dapo-buffer/add/seed0", "dapo-buffer/add/seed1"])
+        let warm0 = cells[0], grpo0 = cells[2], grpo1 = cells[3]
+        #expect(grpo0.dependsOn == warm0.configHash)
+        #expect(grpo0.config.model == "cell:" + warm0.configHash)
+        #expect(grpo0.groupHash == grpo1.groupHash)  // differ by seed only
+        #expect(grpo0.configHash != grpo1.configHash)
+        #expect(cells[0].groupHash == cells[1].groupHash)
+        #expect(grpo0.groupHash != cells[4].groupHash)
+        #expect(grpo0.config.algorithm.maxNewTokens == 4 && grpo0.config.steps == 2 && grpo0.config.evalEpisodes == 4)
+        #expect(warm0.config.steps == 3 && warm0.config.algo == "sft" && warm0.config.evalEvery == 0)
+    }
+
+    @Test func hashesAreStableAcrossKeyOrderAndReparsing() throws {
+        let reordered = """
+            seeds: [0, 1]
+            tasks: [add:digits=1]
+            algorithms: [{set: {overlong_buffer: 2}, preset: dapo, name: dapo-buffer}, grpo]
+            checkpoints: {every: 1}
+            evaluation: {episodes: 4, every: 1}
+            steps: 2
+            set: {micro_batch_tokens: 512, token_budget: 64, max_new_tokens: 4}
+            warmup: {set: {prompts_per_step: 4, lr: 0.002}, steps: 3, algo: sft}
+            model: preset:tiny
+            name: small
+            """
+        let a = try GridExpansion.cells(ExperimentSpec.parse(smallSpec, path: "a.yaml"))
+        let b = try GridExpansion.cells(ExperimentSpec.parse(reordered, path: "b.yaml"))
+        #expect(Set(a.map(\.configHash)) == Set(b.map(\.configHash)))
+        #expect(Set(a.map(\.groupHash)) == Set(b.map(\.groupHash)))
+        let again = try GridExpansion.cells(ExperimentSpec.parse(smallSpec, path: "a.yaml"))
+        #expect(a == again)
+    }
+
+    func failure(_ text: String) -> String {
+        do { _ = try ExperimentSpec.parse(text, path: "bad.yaml"); return "no error" } catch { return "\(error)" }
+    }
+
+    @Test func validationErrorsPointAtTheLineAndSuggest() {
+        #expect(failure(smallSpec.replacingOccurrences(of: "algorithms:", with: "algoritms:"))
+            .contains("line 12, column 1: spec: unknown key 'algoritms' (did you mean 'algorithms'?)"))
+        #expect(failure(smallSpec.replacingOccurrences(of: "  - grpo", with: "  - grop")).contains("unknown algorithm preset 'grop' (did you mean 'grpo'?)"))
+        #expect(failure(smallSpec.replacingOccurrences(of: "add:digits=1", with: "add:digit=1")).contains("bad.yaml: line 16, column 5: task 'add:digit=1'"))
+        #expect(failure(smallSpec.replacingOccurrences(of: "overlong_buffer: 2", with: "overlong_bufer: 2")).contains("line 14, column 45: overlong_bufer"))
+        #expect(failure(smallSpec.replacingOccurrences(of: "lr: 2e-3", with: "lr: fast")).contains("line 7, column 9: lr:"))
+        #expect(failure(smallSpec.replacingOccurrences(of: "seeds: [0, 1]", with: "seeds: [0, 0]")).contains("seeds: '0' appears twice"))
+        #expect(failure(smallSpec.replacingOccurrences(of: "steps: 2\n", with: "steps: -2\n")).contains("expected an integer ≥ 1"))
+        #expect(failure("name: x\nalgorithms: [grpo]\n").contains("missing key 'tasks'"))
+        #expect(failure("name: [x").contains("not valid YAML"))
+        #expect(failure("").contains("bad.yaml"))
+        #expect(failure(smallSpec.replacingOccurrences(of: "max_new_tokens: 4", with: "steps: 4")).contains("set it with the spec's steps"))
+    }
+
+    @Test func editDistance() {
+        #expect(SpecReader.editDistance("kitten", "sitting") == 3)
+        #expect(SpecReader.editDistance("", "abc") == 3)
+        #expect(SpecReader.editDistance("abc", "") == 3)
+        #expect(SpecReader.editDistance("grpo", "grpo") == 0)
+    }
+}
