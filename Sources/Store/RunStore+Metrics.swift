@@ -94,6 +94,17 @@ extension RunStore {
         }
     }
 
+    /// Every point of a run, by step then name (what `rlhub verify` compares).
+    public func allMetrics(run id: String) throws -> [(step: Int, name: String, value: Double?)] {
+        try read { db in
+            let pk = try runKey(id, db)
+            return try Row.fetchAll(db, sql: """
+                SELECT m.step, n.name, m.value FROM metrics m JOIN metric_names n ON n.id = m.name
+                WHERE m.run = ? ORDER BY m.step, n.name
+                """, arguments: [pk]).map { ($0[0], $0[1], $0[2]) }
+        }
+    }
+
     /// Names of the metrics a run has logged, sorted.
     public func metricNames(run id: String) throws -> [String] {
         try read { db in

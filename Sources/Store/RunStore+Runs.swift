@@ -93,12 +93,18 @@ extension RunStore {
         return Self.record(rows[0])
     }
 
-    /// Runs whose config hash and code version match, newest first (the runner's skip/resume check).
-    public func runs(configHash: String, codeVersion: String) throws -> [RunRecord] {
+    /// Runs with this config hash, newest first (the runner's skip/resume check).
+    public func runs(configHash: String) throws -> [RunRecord] {
         try read { db in
-            try Row.fetchAll(db, sql: Self.runSelect + " WHERE r.config_hash = ? AND r.code_version = ? ORDER BY r.created DESC, r.id",
-                             arguments: [configHash, codeVersion]).map(Self.record)
+            try Row.fetchAll(db, sql: Self.runSelect + " WHERE r.config_hash = ? ORDER BY r.created DESC, r.id",
+                             arguments: [configHash]).map(Self.record)
         }
+    }
+
+    /// Runs selected by a `--where` / `--sort` / `--limit` query.
+    public func runs(_ query: RunQuery) throws -> [RunRecord] {
+        try runs(whereSQL: query.filter.sql, arguments: query.filter.arguments, orderSQL: query.order.sql,
+                 orderArguments: query.order.arguments, limit: query.limit)
     }
 
     /// Runs selected by a compiled filter (`whereSQL` over `runs r`), ordered and limited.

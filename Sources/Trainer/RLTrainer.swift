@@ -33,6 +33,8 @@ public final class RLTrainer {
 
     /// Optimizer steps completed.
     public var step: Int { state.step }
+    /// Called with (step, summary) after every held-out evaluation (the store records scores).
+    public var onEvaluation: ((Int, EvaluationSummary) -> Void)?
 
     /// - Throws: ``ConfigError`` / ``InputError`` for a bad configuration or task.
     public init(config: TrainConfig, loaded: LoadedModel, sink: MetricSink) throws {

@@ -20,6 +20,7 @@ extension RLTrainer {
             "eval/response_length": report.summary.mean_length,
         ]
         sink.log(step: state.step, metrics: m)
+        onEvaluation?(state.step, report.summary)
         return m
     }
 
@@ -44,8 +45,12 @@ extension RLTrainer {
     /// The steps of a run, with evaluations and checkpoints on schedule.
     /// - Parameters:
     ///   - checkpointRoot: folder for `step-N` checkpoints (nil = none).
+    ///   - onCheckpoint: called with (step, folder) after each checkpoint is written (and metrics flushed).
     ///   - report: called after each step with its metrics.
-    public func train(checkpointRoot: String?, report: (Int, [String: Double]) -> Void) throws {
+    public func train(
+        checkpointRoot: String?, onCheckpoint: ((Int, String) throws -> Void)? = nil,
+        report: (Int, [String: Double]) -> Void
+    ) throws {
         if state.step == 0 {
             report(0, try evaluate())
             try sink.flush()
@@ -62,6 +67,7 @@ extension RLTrainer {
                 try sink.flush()
                 try saveCheckpoint(to: root + "/step-\(s)")
                 try TrainerCheckpoint.pruneOlder(in: root, keeping: s)
+                try onCheckpoint?(s, root + "/step-\(s)")
             }
             try sink.flush()
             report(s, all)

@@ -14,6 +14,8 @@ struct RLHub: ParsableCommand {
         subcommands: [
             DoctorCommand.self, BenchCommand.self, InitModelCommand.self, LogprobsCommand.self,
             TokenizeCommand.self, GenerateCommand.self, ExportCommand.self, EvalCommand.self, TrainCommand.self,
+            GridCommand.self, GridWorkerCommand.self, VerifyCommand.self, RunsCommand.self, ShowCommand.self,
+            CurveCommand.self, ScoresCommand.self, CheckpointsCommand.self, TagCommand.self, ReleaseCommand.self,
         ])
 
     /// Parses and runs, printing errors on one line with the documented exit codes.

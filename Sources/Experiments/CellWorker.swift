@@ -1,0 +1,93 @@
+// rlhub — one stored run, executed: the body of a grid worker process (and of `rlhub verify`).
+import Foundation
+import Generator
+import LM
+import Store
+import Trainer
+
+/// Runs (or resumes) a run that the store already holds in state queued/failed.
+///
+/// Resume: the worker keeps `step-N` checkpoints in `WORK/RUNID/checkpoints`; a restarted run
+/// continues from the latest one after dropping the metrics and scores logged after it, so the
+/// stored curve equals that of an uninterrupted run. The final checkpoint (model, tokenizer,
+/// trainer state — no optimizer moments) goes into the store's blobs; the work folder is then
+/// removed.
+public struct CellWorker {
+    public let store: RunStore
+    public let workRoot: String
+
+    public init(store: RunStore, workRoot: String) {
+        self.store = store
+        self.workRoot = workRoot
+    }
+
+    /// The default work folder of a store: `STORE/work`.
+    public static func defaultWorkRoot(store: RunStore) -> String {
+        (store.directory ?? NSTemporaryDirectory()) + "/work"
+    }
+
+    /// The stored config of a run, checked against its hash.
+    public static func config(of run: RunRecord) throws -> TrainConfig {
+        let config: TrainConfig
+        do { config = try JSONDecoder().decode(TrainConfig.self, from: Data(run.configJSON.utf8)) } catch {
+            throw InputError(file: "run", field: run.id, message: "stored config does not decode: \(error)")
+        }
+        guard config.hash == run.configHash else {
+            throw InputError(file: "run", field: run.id, message: "stored config does not match its hash \(run.configHash.prefix(12))")
+        }
+        return config
+    }
+
+    /// Trains run `id` to the end; `progress` gets (step, metrics) after every step.
+    public func run(_ id: String, threads: Int, progress: (Int, [String: Double]) -> Void = { _, _ in }) throws {
+        let record = try store.run(id)
+        guard record.status != .finished else { return }
+        let config = try Self.config(of: record)
+        let work = workRoot + "/" + record.id
+        let checkpoints = work + "/checkpoints"
+        try FileManager.default.createDirectory(atPath: checkpoints, withIntermediateDirectories: true)
+        try store.markRunning(record.id, threads: threads)
+        do {
+            let loaded = try ModelLoader.load(try ModelResolver(store: store).resolve(config.model), seed: UInt64(config.algorithm.seed))
+            let resumeFrom = TrainerCheckpoint.latest(in: checkpoints)
+            try store.truncateMetrics(run: record.id, after: resumeFrom?.step ?? -1)
+            let sink = StoreMetricSink(store: store, run: record.id)
+            let trainer = try RLTrainer(config: config, loaded: loaded, sink: sink)
+            if let resumeFrom { try trainer.resume(from: resumeFrom.path) }
+            let store = self.store
+            var scoreError: Error? = nil
+            trainer.onEvaluation = { step, s in
+                do {
+                    try store.addScores(run: record.id, [
+                        ScoreRecord(step: step, split: "test", metric: "accuracy", value: s.accuracy, episodes: s.episodes,
+                                    ciLow: s.accuracy_ci.first, ciHigh: s.accuracy_ci.last),
+                        ScoreRecord(step: step, split: "test", metric: "mean_reward", value: s.mean_reward, episodes: s.episodes,
+                                    ciLow: s.mean_reward_ci.first, ciHigh: s.mean_reward_ci.last),
+                    ])
+                } catch { scoreError = error }
+            }
+            try trainer.train(checkpointRoot: checkpoints) { step, metrics in
+                try? store.setStepsDone(record.id, step)
+                progress(step, metrics)
+            }
+            if let scoreError { throw scoreError }
+            let final = work + "/final"
+            try? FileManager.default.removeItem(atPath: final)
+            try Self.writeFinal(trainer, to: final)
+            try store.addCheckpoint(run: record.id, step: trainer.step, folder: final)
+            try store.setStepsDone(record.id, trainer.step)
+            try store.markFinished(record.id)
+            try? FileManager.default.removeItem(atPath: work)
+        } catch {
+            try? store.markFailed(record.id, error: "\(error)")
+            throw error
+        }
+    }
+
+    /// The stored final checkpoint: the trainer's checkpoint without the optimizer moments
+    /// (a third of the size; enough to evaluate, compare and start new runs from).
+    static func writeFinal(_ trainer: RLTrainer, to folder: String) throws {
+        try trainer.saveCheckpoint(to: folder)
+        try FileManager.default.removeItem(atPath: folder + "/optimizer.safetensors")
+    }
+}

@@ -1,0 +1,70 @@
+// rlhub — model references that point into the store: `run:ID[@STEP]`, `sha256:HEX`, and the
+// runner's `cell:CONFIGHASH` (the final checkpoint of the finished run with that config).
+import Foundation
+import LM
+import Store
+
+/// Turns store references into checkpoint folders (extracted once, verified, into
+/// `STORE/cache/sha256/HEX`); every other reference is returned unchanged for ``ModelLoader``.
+public struct ModelResolver {
+    public let store: RunStore
+
+    public init(store: RunStore) { self.store = store }
+
+    /// A reference ``ModelLoader/load(_:seed:)`` accepts.
+    public func resolve(_ ref: String) throws -> String {
+        if ref.hasPrefix(CellModelReference.prefix) {
+            let hash = String(ref.dropFirst(CellModelReference.prefix.count))
+            let current = CodeVersion.current.description
+            let finished = try store.runs(configHash: hash).filter { $0.status == .finished }
+            guard let run = finished.first(where: { $0.codeVersion == current }) ?? finished.first else {
+                throw InputError(file: ref, message: "no finished run with this config hash in the store (run its warm-up cell first)")
+            }
+            return try checkpointFolder(run: run.id, step: nil, ref: ref)
+        }
+        if ref.hasPrefix("run:") {
+            let body = ref.dropFirst(4)
+            let parts = body.split(separator: "@", maxSplits: 1).map(String.init)
+            var step: Int? = nil
+            if parts.count == 2 {
+                guard let s = Int(parts[1]), s >= 0 else { throw InputError(file: ref, message: "expected run:ID or run:ID@STEP") }
+                step = s
+            }
+            let run = try store.run(parts.first ?? "")
+            return try checkpointFolder(run: run.id, step: step, ref: ref)
+        }
+        if ref.hasPrefix("sha256:") {
+            return try extracted(sha256: String(ref.dropFirst(7)), ref: ref)
+        }
+        if ref.hasSuffix(".tar.zst") {
+            let (sha, _) = try store.blobs.put(file: ref)
+            return try extracted(sha256: sha, ref: ref)
+        }
+        return ref
+    }
+
+    func checkpointFolder(run: String, step: Int?, ref: String) throws -> String {
+        let checkpoints = try store.checkpoints(run: run)
+        guard let chosen = step.map({ s in checkpoints.first { $0.step == s } }) ?? checkpoints.last else {
+            let have = checkpoints.map { String($0.step) }.joined(separator: ", ")
+            throw InputError(file: ref, message: step == nil ? "the run has no checkpoint" : "no checkpoint at that step (have: \(have))")
+        }
+        return try extracted(sha256: chosen.sha256, ref: ref)
+    }
+
+    /// The folder of blob `sha256`, extracted (after verifying its hash) on first use.
+    func extracted(sha256: String, ref: String) throws -> String {
+        guard let dir = store.directory else { throw InputError(file: ref, message: "an in-memory store has no cache folder") }
+        let target = dir + "/cache/sha256/" + sha256
+        if FileManager.default.fileExists(atPath: target) { return target }
+        try FileManager.default.createDirectory(atPath: dir + "/cache/sha256", withIntermediateDirectories: true)
+        do {
+            try store.blobs.extract(sha256: sha256, into: target)
+        } catch {
+            // Another process extracted the same blob first: its folder is complete (renamed into place).
+            if FileManager.default.fileExists(atPath: target) { return target }
+            throw error
+        }
+        return target
+    }
+}

@@ -1,0 +1,75 @@
+// rlhub verify — re-runs a stored run from its stored config and compares bit for bit.
+import Foundation
+import LM
+import Store
+import Tensor
+import Trainer
+
+/// The result of re-running a stored run.
+public struct VerifyResult: Sendable {
+    public var run: String
+    public var steps: Int
+    public var pointsCompared: Int
+    /// The first differing point: (step, metric, stored, recomputed).
+    public var firstDivergence: (step: Int, metric: String, stored: Double?, recomputed: Double?)?
+    /// Stored and recomputed SHA-256 of the final checkpoint archive (full re-runs only).
+    public var checkpoint: (stored: String, recomputed: String)?
+    public var matches: Bool {
+        firstDivergence == nil && (checkpoint.map { $0.stored == $0.recomputed } ?? true)
+    }
+}
+
+public enum RunVerifier {
+    /// Re-runs the first `steps` steps (all when nil) of a finished run with its stored config
+    /// and thread count, in this process, and compares every metric bit for bit; a full re-run
+    /// also compares the final checkpoint's archive hash.
+    public static func verify(store: RunStore, run id: String, steps: Int? = nil, scratch: String) throws -> VerifyResult {
+        let record = try store.run(id)
+        var config = try CellWorker.config(of: record)
+        let full = steps == nil || steps! >= config.steps
+        let horizon = min(steps ?? config.steps, config.steps)
+        guard record.stepsDone >= horizon else {
+            throw InputError(file: "run", field: record.id, message: "has only \(record.stepsDone) steps stored; verify at most that many")
+        }
+        ComputeThreads.set(record.threads)
+        let loaded = try ModelLoader.load(try ModelResolver(store: store).resolve(config.model), seed: UInt64(config.algorithm.seed))
+        let sink = MemoryMetricSink()
+        let originalSteps = config.steps
+        // Stopping early must not change what the first steps compute: only the loop bound
+        // changes; the evaluation/checkpoint schedule of the original steps is kept.
+        let trainer = try RLTrainer(config: config, loaded: loaded, sink: sink)
+        var recomputed: [Int: [String: Double]] = [:]
+        if trainer.step == 0 { for (k, v) in try trainer.evaluate() { recomputed[0, default: [:]][k] = v } }
+        while trainer.step < horizon {
+            var m = try trainer.runStep()
+            let s = trainer.step
+            if s == originalSteps || (config.evalEvery > 0 && s % config.evalEvery == 0) { m.merge(try trainer.evaluate()) { $1 } }
+            recomputed[s, default: [:]].merge(m) { $1 }
+        }
+        config.steps = originalSteps
+        var stored: [Int: [String: Double?]] = [:]
+        for p in try store.allMetrics(run: record.id) where p.step <= horizon { stored[p.step, default: [:]][p.name] = p.value }
+        var result = VerifyResult(run: record.id, steps: horizon, pointsCompared: 0)
+        outer: for step in Set(stored.keys).union(recomputed.keys).sorted() {
+            let a = stored[step] ?? [:]
+            let b = recomputed[step] ?? [:]
+            for name in Set(a.keys).union(b.keys).sorted() {
+                let s: Double? = a[name] ?? nil
+                let r: Double? = b[name].flatMap { $0.isFinite ? $0 : nil }
+                result.pointsCompared += 1
+                if s?.bitPattern != r?.bitPattern || (s == nil) != (r == nil) || (a[name] == nil) != (b[name] == nil) {
+                    result.firstDivergence = (step, name, s, r)
+                    break outer
+                }
+            }
+        }
+        if full, result.firstDivergence == nil, let storedFinal = try store.checkpoints(run: record.id).last {
+            let folder = scratch + "/final"
+            try? FileManager.default.removeItem(atPath: folder)
+            try CellWorker.writeFinal(trainer, to: folder)
+            let (sha, _) = try BlobStore(root: scratch + "/blobs").putFolder(folder)
+            result.checkpoint = (storedFinal.sha256, sha)
+        }
+        return result
+    }
+}

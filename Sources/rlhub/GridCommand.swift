@@ -1,0 +1,148 @@
+// rlhub grid — run a declared grid of algorithms × tasks × seeds into the store; status; the
+// hidden worker verb each cell runs in; verify.
+import ArgumentParser
+import Experiments
+import Foundation
+import LM
+import Store
+import Tensor
+
+struct GridCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "grid", abstract: "Run a declared grid (experiments/NAME.yaml) into the store; resumable.",
+        discussion: """
+            Example: rlhub grid experiments/baseline.yaml --jobs 2
+            Cells already finished in the store (same config hash and code version) are skipped; interrupted
+            or failed cells resume from their last checkpoint. Ctrl-C stops the workers; run the same
+            command again to continue. Logs: STORE/logs/RUN.log.
+            """,
+        subcommands: [Run.self, Status.self],
+        defaultSubcommand: Run.self)
+
+    struct Run: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "run", abstract: "Run the grid's unfinished cells (the default).")
+        @OptionGroup var storeOptions: StoreOptions
+        @Argument(help: "Spec file (experiments/NAME.yaml).") var spec: String
+        @Option(help: "Cells at once (default: 1 per core).") var jobs: Int?
+        @Option(help: "Threads per cell (default: cores / jobs).") var threads: Int?
+        @Option(help: "Only cells whose key matches (glob, comma-separated), e.g. 'grpo/*'.") var only: String?
+        @Option(help: "Extra attempts for a failed cell.") var retries: Int = 1
+        @Flag(help: "List the cells and their state; run nothing.") var dryRun = false
+
+        func run() throws {
+            let cores = ProcessInfo.processInfo.activeProcessorCount
+            let jobs = jobs ?? cores
+            guard jobs >= 1 else { throw InputError(file: "--jobs", message: "must be ≥ 1, got \(jobs)") }
+            let threads = threads ?? max(1, cores / jobs)
+            guard threads >= 1, threads * jobs <= max(cores, jobs) else {
+                throw InputError(file: "--threads", message: "\(threads) threads × \(jobs) jobs exceeds the \(cores) cores")
+            }
+            guard retries >= 0 else { throw InputError(file: "--retries", message: "must be ≥ 0") }
+            let spec = try ExperimentSpec.load(self.spec)
+            let store = try storeOptions.open(create: true)
+            let plan = try GridPlan.make(spec, store: store).selecting(only)
+            if plan.cells.isEmpty { throw InputError(file: "--only", field: only ?? "", message: "matches no cell of \(spec.name)") }
+            if dryRun {
+                GridStatusTable.print(plan: plan, store: store, format: .table)
+                return
+            }
+            let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+            FileHandle.standardError.write(Data("""
+                rlhub grid \(spec.name): \(plan.cells.count) cells, \(jobs) job\(jobs == 1 ? "" : "s") × \(threads) thread\(threads == 1 ? "" : "s"), store \(storeOptions.directory)
+                code \(plan.codeVersion)
+
+                """.utf8))
+            let executor = LocalExecutor(
+                store: store, plan: plan, options: GridOptions(jobs: jobs, threads: threads, retries: retries, executable: exe),
+                view: GridProgressView())
+            let outcome = try executor.run()
+            if outcome.interrupted { Foundation.exit(130) }
+            if !outcome.failed.isEmpty || !outcome.blocked.isEmpty {
+                throw RunFailure(message: "grid \(spec.name): \(outcome.failed.count) cells failed, \(outcome.blocked.count) blocked: "
+                    + outcome.failed.map { "\($0.cell) (\($0.error))" }.joined(separator: "; "))
+            }
+        }
+    }
+
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The grid's cells and their state in the store.")
+        @OptionGroup var storeOptions: StoreOptions
+        @Argument(help: "Spec file.") var spec: String
+        @Option(help: "table, csv or json.") var format: ListingFormat = .table
+
+        func run() throws {
+            let spec = try ExperimentSpec.load(self.spec)
+            let store = try storeOptions.open(create: true)
+            GridStatusTable.print(plan: try GridPlan.make(spec, store: store), store: store, format: format)
+        }
+    }
+}
+
+enum GridStatusTable {
+    static func print(plan: GridPlan, store: RunStore, format: ListingFormat) {
+        var rows: [[ListingValue?]] = []
+        for (cell, state) in zip(plan.cells, plan.states) {
+            let run = state.runID.flatMap { try? store.run($0) }
+            let summaries = state.runID.flatMap { try? store.metricSummaries(run: $0) } ?? []
+            func final(_ name: String) -> ListingValue? { summaries.first { $0.name == name }?.finalValue.cell }
+            rows.append([.text(cell.key), .text(state.label), state.runID.cell, .text("\(run?.stepsDone ?? 0)/\(cell.config.steps)"),
+                         final("reward/mean"), final("eval/accuracy"), .text(String(cell.configHash.prefix(12))), run?.error.cell])
+        }
+        Listing(columns: ["cell", "state", "run", "steps", "reward", "eval_accuracy", "config_hash", "error"], rows: rows).print(format)
+    }
+}
+
+/// The process a grid starts for one cell (not for users; hidden from help).
+struct GridWorkerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "grid-worker", abstract: "Run one stored run (started by `rlhub grid`).", shouldDisplay: false)
+    @OptionGroup var storeOptions: StoreOptions
+    @Option(name: .customLong("run"), help: "Run id.") var runID: String
+    @Option(help: "Threads.") var threads: Int = 1
+    @Option(help: "Exit when this process (the grid) is gone.") var parent: Int32?
+
+    func run() throws {
+        if let parent { Self.exitWithParent(parent) }
+        ComputeThreads.set(threads)
+        let store = try storeOptions.open()
+        let worker = CellWorker(store: store, workRoot: CellWorker.defaultWorkRoot(store: store))
+        let progress = ProgressLine(total: try CellWorker.config(of: try store.run(runID)).steps, start: 0)
+        try worker.run(runID, threads: threads) { step, metrics in progress.report(step: step, metrics: metrics) }
+    }
+
+    /// Kills this worker when the grid process dies (even by SIGKILL), so no orphan keeps
+    /// writing while a new grid resumes the cell.
+    static func exitWithParent(_ parent: Int32) {
+        let thread = Thread {
+            while true {
+                if getppid() != parent { kill(getpid(), SIGKILL) }
+                Thread.sleep(forTimeInterval: 0.25)
+            }
+        }
+        thread.start()
+    }
+}
+
+struct VerifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify", abstract: "Re-run a stored run from its stored config and compare bit for bit.",
+        discussion: "Example: rlhub verify 3fa2c1 --steps 5   (exit 1 and the first divergence when they differ)")
+    @OptionGroup var storeOptions: StoreOptions
+    @Argument(help: "Run id.") var runID: String
+    @Option(help: "Only the first K steps (default: the whole run, including the final checkpoint hash).") var steps: Int?
+
+    func run() throws {
+        let store = try storeOptions.open()
+        let scratch = NSTemporaryDirectory() + "rlhub-verify-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let r = try RunVerifier.verify(store: store, run: runID, steps: steps, scratch: scratch)
+        var line = "verify \(r.run): \(r.steps) steps, \(r.pointsCompared) metric points"
+        if let c = r.checkpoint { line += ", final checkpoint sha256 \(c.stored.prefix(16))… " + (c.stored == c.recomputed ? "identical" : "differs (recomputed \(c.recomputed.prefix(16))…)") }
+        print(line)
+        if let d = r.firstDivergence {
+            throw RunFailure(message: "verify \(r.run): first divergence at step \(d.step), \(d.metric): stored \(d.stored.map { "\($0)" } ?? "missing"), recomputed \(d.recomputed.map { "\($0)" } ?? "missing")")
+        }
+        if !r.matches { throw RunFailure(message: "verify \(r.run): final checkpoint differs") }
+        print("identical")
+    }
+}
