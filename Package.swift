@@ -45,6 +45,7 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
+        .target(name: "Evaluation", dependencies: ["LM"], path: "Sources/Evaluation"),
         .target(name: "Benchmarks", dependencies: ["LM", "Tensor", "Generator"], path: "Benchmarks"),
         .executableTarget(
             name: "rlhub",
@@ -61,6 +62,7 @@ let package = Package(
         .testTarget(name: "TrainerTests", dependencies: ["Trainer", "Algorithms", "Tasks", "Generator", "LM", "Tensor"]),
         .testTarget(name: "GeneratorTests", dependencies: ["Generator", "LM", "Tensor", "Tasks"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "LM"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
         .testTarget(name: "CLITests", dependencies: ["LM", "Tensor"]),
     ],
     swiftLanguageModes: [.v6]
