@@ -45,10 +45,11 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
+        .target(name: "Evaluation", dependencies: ["LM", "Tensor", "Store"]),
         .target(
             name: "Experiments",
             dependencies: [
-                "LM", "Tasks", "Generator", "Algorithms", "Trainer", "Store",
+                "LM", "Tasks", "Generator", "Algorithms", "Trainer", "Store", "Evaluation",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
@@ -57,7 +58,7 @@ let package = Package(
             name: "rlhub",
             dependencies: [
                 "LM", "Tensor", "Tasks", "Generator", "Algorithms", "Trainer", "Benchmarks",
-                "Store", "Experiments",
+                "Store", "Experiments", "Evaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]),
@@ -70,6 +71,7 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "LM"]),
         .testTarget(
             name: "ExperimentsTests", dependencies: ["Experiments", "Store", "Trainer", "LM", "Tasks", "Algorithms"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Store", "Tensor", "LM"]),
         .testTarget(name: "CLITests", dependencies: ["LM", "Tensor"]),
     ],
     swiftLanguageModes: [.v6]
