@@ -20,6 +20,12 @@ public struct VerifyResult: Sendable {
 }
 
 public enum RunVerifier {
+    /// Wall-clock measurements (`time/…`, `perf/…`) differ between any two runs; everything else
+    /// must be identical.
+    public static func isTiming(_ metric: String) -> Bool {
+        metric.hasPrefix("time/") || metric.hasPrefix("perf/")
+    }
+
     /// Re-runs the first `steps` steps (all when nil) of a finished run with its stored config
     /// and thread count, in this process, and compares every metric bit for bit; a full re-run
     /// also compares the final checkpoint's archive hash.
@@ -53,7 +59,7 @@ public enum RunVerifier {
         outer: for step in Set(stored.keys).union(recomputed.keys).sorted() {
             let a = stored[step] ?? [:]
             let b = recomputed[step] ?? [:]
-            for name in Set(a.keys).union(b.keys).sorted() {
+            for name in Set(a.keys).union(b.keys).sorted() where !isTiming(name) {
                 let s: Double? = a[name] ?? nil
                 let r: Double? = b[name].flatMap { $0.isFinite ? $0 : nil }
                 result.pointsCompared += 1

@@ -26,13 +26,14 @@ struct EvalCommand: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
     @Option(help: "Write the trajectories as JSON Lines to this file.") var dump: String?
     @OptionGroup var compute: ComputeOptions
+    @OptionGroup var storeOptions: StoreOptions
 
     func run() throws {
         try compute.apply()
         guard episodes > 0 else { throw InputError(file: "--episodes", message: "must be positive") }
         guard k > 0 else { throw InputError(file: "--k", message: "must be positive") }
         let rlTask = try TaskRegistry.make(task)
-        let loaded = try ModelLoader.load(model, seed: seed)
+        let loaded = try loadModel(model, seed: seed, store: storeOptions)
         let report = try HeldOutEvaluation.run(
             loaded: loaded, task: rlTask, episodes: episodes, k: k,
             temperature: temperature ?? (k == 1 ? 0 : 1), maxNewTokens: maxNewTokens, seed: seed)

@@ -27,11 +27,12 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Sampling seed (and initialisation seed of preset models).") var seed: UInt64 = 0
     @Option(help: "Samples to draw.") var n = 1
     @OptionGroup var compute: ComputeOptions
+    @OptionGroup var storeOptions: StoreOptions
 
     func run() throws {
         try compute.apply()
         let start = Date()
-        let loaded = try ModelLoader.load(model, seed: seed)
+        let loaded = try loadModel(model, seed: seed, store: storeOptions)
         let loadSeconds = Date().timeIntervalSince(start)
         var text = prompt
         if chat {
@@ -104,10 +105,11 @@ struct ExportCommand: ParsableCommand {
     @Option(help: "Output folder (must not exist or be empty).") var out: String
     @Option(help: "Initialisation seed of preset models.") var seed: UInt64 = 0
     @OptionGroup var compute: ComputeOptions
+    @OptionGroup var storeOptions: StoreOptions
 
     func run() throws {
         try compute.apply()
-        let loaded = try ModelLoader.load(model, seed: seed)
+        let loaded = try loadModel(model, seed: seed, store: storeOptions)
         try HFCheckpoint.save(loaded, to: out)
         print("wrote \(out): config.json, model.safetensors (F32, \(loaded.model.parameterCount) parameters), generation_config.json, tokenizer.json, tokenizer_config.json")
     }

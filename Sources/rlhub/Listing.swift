@@ -2,6 +2,7 @@
 import ArgumentParser
 import Foundation
 import LM
+import Experiments
 import Store
 
 /// `--format table|csv|json` of listing verbs.
@@ -100,4 +101,15 @@ extension Optional where Wrapped == String {
 }
 extension Optional where Wrapped == Double {
     var cell: ListingValue? { map(ListingValue.double) }
+}
+
+/// Loads a model REF; store references (`run:ID[@STEP]`, `sha256:HEX`, a `.tar.zst` archive)
+/// are resolved through the store first.
+func loadModel(_ ref: String, seed: UInt64, store: StoreOptions) throws -> LoadedModel {
+    let storeRefs = ["run:", "sha256:", "cell:", "hub:"]
+    guard storeRefs.contains(where: ref.hasPrefix) || ref.hasSuffix(".tar.zst") else {
+        return try ModelLoader.load(ref, seed: seed)
+    }
+    let resolved = try ModelResolver(store: try store.open(create: ref.hasSuffix(".tar.zst"))).resolve(ref)
+    return try ModelLoader.load(resolved, seed: seed)
 }

@@ -18,6 +18,7 @@ struct LogprobsCommand: ParsableCommand {
     @Option(help: "Seed for preset:NAME models.") var seed: UInt64 = 0
     @Option(help: "Output format: table or json.") var format: OutputFormat = .table
     @OptionGroup var compute: ComputeOptions
+    @OptionGroup var storeOptions: StoreOptions
 
     struct Row: Encodable {
         var position: Int
@@ -28,7 +29,7 @@ struct LogprobsCommand: ParsableCommand {
 
     func run() throws {
         try compute.apply()
-        let loaded = try ModelLoader.load(model, seed: seed)
+        let loaded = try loadModel(model, seed: seed, store: storeOptions)
         let ids: [Int32]
         switch (text, tokens) {
         case (let t?, nil): ids = loaded.tokenizer.encode(t)

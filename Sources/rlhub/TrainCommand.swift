@@ -33,6 +33,7 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Continue the run in --out from its latest checkpoint.") var resume = false
     @Flag(help: "List every config key with its default and meaning, then exit.") var helpConfig = false
     @OptionGroup var compute: ComputeOptions
+    @OptionGroup var storeOptions: StoreOptions
 
     func run() throws {
         if helpConfig {
@@ -57,7 +58,7 @@ struct TrainCommand: ParsableCommand {
         try resolved.validate()
 
         // Everything that can reject bad input happens before the run folder is touched.
-        let loaded = try ModelLoader.load(modelRef, seed: UInt64(resolved.algorithm.seed))
+        let loaded = try loadModel(modelRef, seed: UInt64(resolved.algorithm.seed), store: storeOptions)
         guard resolved.tokenBudget <= loaded.model.config.maxPositionEmbeddings else {
             throw ConfigError(
                 file: "--set", field: "token_budget",
