@@ -48,7 +48,7 @@ extension RunStore {
     /// Records an archive that is already in the blob store.
     @discardableResult
     public func recordCheckpoint(run id: String, step: Int, sha256: String, bytes: Int64) throws -> CheckpointRecord {
-        let path = "blobs/" + blobs.relativePath(sha256: sha256)
+        let path = "blobs/" + (try blobs.relativePath(sha256: sha256))
         let created = Self.now()
         try write { db in
             let pk = try runKey(id, db)

@@ -573,20 +573,3 @@ private func allBut(_ numbers: Int...) -> [String] {
     }
 }
 
-/// SplitMix64 (Steele, Lea and Flood 2014): a small seeded generator for the fuzz test.
-struct SplitMix64 {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform-enough in `0..<n` (modulo bias is negligible for the small `n` used here).
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-}
