@@ -79,8 +79,9 @@ struct ShowCommand: ParsableCommand {
         if !tags.isEmpty { lines.append("tags: " + tags.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")) }
         lines.append("\nmetrics (final / best):")
         for s in summaries {
-            lines.append(String(format: "  %-28@ %12@ @%-5d %12@ @%@", s.name as NSString, fmt(s.finalValue) as NSString, s.finalStep,
-                                fmt(s.bestValue) as NSString, (s.bestStep.map(String.init) ?? "-") as NSString))
+            func pad(_ t: String, _ n: Int) -> String { t.count >= n ? t : t + String(repeating: " ", count: n - t.count) }
+            lines.append("  " + pad(s.name, 28) + " " + pad(fmt(s.finalValue) + " @\(s.finalStep)", 20) + " best "
+                         + fmt(s.bestValue) + (s.bestStep.map { " @\($0)" } ?? ""))
         }
         if !scores.isEmpty {
             lines.append("\nscores:")
