@@ -53,7 +53,7 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
-        .target(name: "Benchmarks", dependencies: ["LM", "Tensor", "Generator"], path: "Benchmarks"),
+        .target(name: "Benchmarks", dependencies: ["LM", "Tensor", "Generator", "Store"], path: "Benchmarks"),
         .executableTarget(
             name: "rlhub",
             dependencies: [
@@ -72,7 +72,7 @@ let package = Package(
         .testTarget(
             name: "ExperimentsTests", dependencies: ["Experiments", "Store", "Trainer", "LM", "Tasks", "Algorithms"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Store", "Tensor", "LM"]),
-        .testTarget(name: "CLITests", dependencies: ["LM", "Tensor"]),
+        .testTarget(name: "CLITests", dependencies: ["LM", "Tensor", "Store"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -15,6 +15,8 @@ public struct BenchmarkEntry: Codable, Sendable {
     public var peak_rss_mib: Double
     public var seconds: Double
     public var detail: String
+    /// Stored metric points per second (store entries).
+    public var points_per_s: Double? = nil
 }
 
 /// The whole report written by `rlhub bench --json FILE`.
@@ -37,6 +39,8 @@ public final class BenchmarkRunner {
     /// for one), `pretrained` (the real SmolLM2 weights), `rollout`. Empty = all.
     /// The GGUF file of the `pretrained` suite.
     public var pretrainedPath = PretrainedBenchmarks.defaultPath
+    /// The rlhub binary (the `store` suite starts writer processes).
+    public var executable = CommandLine.arguments[0]
 
     public init(suites: Set<String>, log: @escaping (String) -> Void) {
         self.suites = suites
@@ -56,6 +60,7 @@ public final class BenchmarkRunner {
             try LMBenchmarks(runner: self, preset: preset).run()
         }
         if wants("rollout") { try TinyRollout(runner: self).run() }
+        if wants("store") { try StoreBenchmarks(runner: self, executable: executable).run() }
         if wants("pretrained") || wants("rollout") {
             try PretrainedBenchmarks(runner: self).run(path: pretrainedPath)
         }
@@ -74,6 +79,20 @@ public final class BenchmarkRunner {
         if let g = gflops, let f = entry.fraction_of_sgemm_peak { line += String(format: "  %7.1f GFLOP/s (%4.1f%% of sgemm)", g, 100 * f) }
         line += String(format: "  peak RSS %.0f MiB", rss)
         log(line)
+    }
+}
+
+extension BenchmarkRunner {
+    /// Records an entry measured in seconds (and, for the store, points per second).
+    func recordPlain(_ name: String, seconds: Double, pointsPerSecond: Double?, detail: String) {
+        var entry = BenchmarkEntry(
+            name: name, tokens_per_s: nil, gflops: nil, fraction_of_sgemm_peak: nil, peak_rss_mib: PeakMemory.mib(),
+            seconds: seconds, detail: detail)
+        entry.points_per_s = pointsPerSecond
+        report.entries[name] = entry
+        var line = name.padding(toLength: 42, withPad: " ", startingAt: 0) + String(format: " %9.2f ms", seconds * 1000)
+        if let r = pointsPerSecond { line += String(format: "  %12.0f points/s", r) }
+        log(line + "  (" + detail + ")")
     }
 }
 

@@ -15,11 +15,15 @@ extension RunStore {
             let insert = try db.cachedStatement(sql: "INSERT OR REPLACE INTO metrics(run, name, step, value) VALUES (?, ?, ?, ?)")
             // Per name: (final step, final value, best step, best value, count) of this batch.
             var batch: [Int64: (Int, Double?, Int?, Double?, Int)] = [:]
+            // Names are resolved once per batch; points go in step-major order.
+            var ids: [String: Int64] = [:]
             for record in records {
-                for name in record.metrics.keys.sorted() {
-                    let raw = record.metrics[name]!
+                for name in record.metrics.keys where ids[name] == nil { ids[name] = try metricID(name, db) }
+            }
+            for record in records {
+                for (name, raw) in record.metrics {
                     let value: Double? = raw.isFinite ? raw : nil
-                    let nameID = try metricID(name, db)
+                    let nameID = ids[name]!
                     insert.setUncheckedArguments([pk, nameID, record.step, value])
                     do { try insert.execute() } catch let e as DatabaseError where e.isFrozenRun {
                         throw InputError(file: "run", field: id, message: "is part of a release and cannot change")

@@ -3,6 +3,7 @@ import ArgumentParser
 import Benchmarks
 import Foundation
 import LM
+import Store
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -13,7 +14,7 @@ struct BenchCommand: ParsableCommand {
             fraction_of_sgemm_peak and peak_rss_mib. Example: rlhub bench --suite lm --json bench.json
             """)
 
-    @Option(help: "Comma-separated suites: sgemm, lm, lm.tiny, lm.smollm2-135m, pretrained, rollout (default: all).")
+    @Option(help: "Comma-separated suites: sgemm, lm, lm.tiny, lm.smollm2-135m, pretrained, rollout, store (default: all).")
     var suite: String?
     @Option(help: "GGUF file of the pretrained suite.") var model = "models/SmolLM2-135M-Instruct.Q4_1.gguf"
     @Option(help: "Write the results as JSON to this file.") var json: String?
@@ -21,7 +22,7 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         try compute.apply()
-        let known: Set<String> = ["sgemm", "lm", "lm.tiny", "lm.smollm2-135m", "pretrained", "rollout"]
+        let known: Set<String> = ["sgemm", "lm", "lm.tiny", "lm.smollm2-135m", "pretrained", "rollout", "store"]
         let suites = Set((suite ?? "").split(separator: ",").map(String.init))
         for s in suites where !known.contains(s) {
             throw InputError(file: "--suite", field: s, message: "unknown suite; valid: \(known.sorted().joined(separator: ", "))")
@@ -30,6 +31,7 @@ struct BenchCommand: ParsableCommand {
             FileHandle.standardError.write(Data((line + "\n").utf8))
         }
         runner.pretrainedPath = model
+        runner.executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         try runner.run()
         if let json {
             let encoder = JSONEncoder()
@@ -42,5 +44,21 @@ struct BenchCommand: ParsableCommand {
             }
             FileHandle.standardError.write(Data("wrote \(json)\n".utf8))
         }
+    }
+}
+
+/// A writer process of the `store` bench and of the store's crash tests (hidden from help).
+struct BenchStoreWriterCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-store-writer", abstract: "Log a synthetic metric workload into a store.", shouldDisplay: false)
+    @OptionGroup var storeOptions: StoreOptions
+    @Option(help: "Steps of 10 metrics.") var steps: Int
+    @Option(help: "Steps per transaction.") var stepsPerBatch: Int = 100
+    @Option(help: "Run label.") var tag: String = "writer"
+
+    func run() throws {
+        let store = try storeOptions.open(create: true)
+        let id = try StoreBenchmarks.logWorkload(store: store, steps: steps, stepsPerBatch: stepsPerBatch, tag: tag)
+        print(id)
     }
 }

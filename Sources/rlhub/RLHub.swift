@@ -15,7 +15,7 @@ struct RLHub: ParsableCommand {
             DoctorCommand.self, BenchCommand.self, InitModelCommand.self, LogprobsCommand.self,
             TokenizeCommand.self, GenerateCommand.self, ExportCommand.self, EvalCommand.self, TrainCommand.self,
             GridCommand.self, GridWorkerCommand.self, VerifyCommand.self, RunsCommand.self, ShowCommand.self,
-            CurveCommand.self, ScoresCommand.self, CheckpointsCommand.self, TagCommand.self, ReleaseCommand.self,
+            CurveCommand.self, ScoresCommand.self, CheckpointsCommand.self, TagCommand.self, ReleaseCommand.self, BenchStoreWriterCommand.self,
         ])
 
     /// Parses and runs, printing errors on one line with the documented exit codes.
