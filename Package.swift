@@ -45,12 +45,13 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
+        .target(name: "Evaluation", dependencies: ["Tensor", "LM"]),
         .target(name: "Benchmarks", dependencies: ["LM", "Tensor", "Generator"], path: "Benchmarks"),
         .executableTarget(
             name: "rlhub",
             dependencies: [
                 "LM", "Tensor", "Tasks", "Generator", "Algorithms", "Trainer", "Benchmarks",
-                "Store",
+                "Store", "Evaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]),
@@ -61,6 +62,7 @@ let package = Package(
         .testTarget(name: "TrainerTests", dependencies: ["Trainer", "Algorithms", "Tasks", "Generator", "LM", "Tensor"]),
         .testTarget(name: "GeneratorTests", dependencies: ["Generator", "LM", "Tensor", "Tasks"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "LM"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Tensor", "LM"]),
         .testTarget(name: "CLITests", dependencies: ["LM", "Tensor"]),
     ],
     swiftLanguageModes: [.v6]
