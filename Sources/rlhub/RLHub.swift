@@ -14,6 +14,7 @@ struct RLHub: ParsableCommand {
         subcommands: [
             DoctorCommand.self, BenchCommand.self, InitModelCommand.self, LogprobsCommand.self,
             TokenizeCommand.self, GenerateCommand.self, ExportCommand.self, EvalCommand.self, TrainCommand.self,
+            StatsCommand.self,
         ])
 
     /// Parses and runs, printing errors on one line with the documented exit codes.
