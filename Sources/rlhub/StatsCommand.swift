@@ -53,13 +53,15 @@ struct StatsCommand: ParsableCommand {
         if let (a, b) = pair {
             let x = try matrix(a, in: matrices), y = try matrix(b, in: matrices)
             guard x.tasks == y.tasks else {
-                let onlyA = Set(x.tasks).subtracting(y.tasks).sorted(), onlyB = Set(y.tasks).subtracting(x.tasks).sorted()
+                let onlyA = Set(x.tasks).subtracting(y.tasks).sorted()
+                let onlyB = Set(y.tasks).subtracting(x.tasks).sorted()
                 throw InputError(
                     file: "--poi",
                     message: "\(a) and \(b) need the same tasks; only \(a): \(onlyA.joined(separator: ", ")); "
                         + "only \(b): \(onlyB.joined(separator: ", "))")
             }
-            report.poi = POIStats(x: a, y: b, estimate: ProbabilityOfImprovement.interval(x, over: y, bootstrap: bootstrap))
+            let estimate = ProbabilityOfImprovement.interval(x, over: y, bootstrap: bootstrap)
+            report.poi = POIStats(x: a, y: b, estimate: estimate)
         }
         if format == .json { return try printJSON(report) }
         printTable(report)
@@ -83,14 +85,16 @@ struct StatsCommand: ParsableCommand {
         guard let m = matrices[name] else {
             throw InputError(
                 file: "--poi",
-                message: "unknown algorithm '\(name)'; algorithms in \(scores): \(matrices.keys.sorted().joined(separator: ", "))")
+                message: "unknown algorithm '\(name)'; algorithms in \(scores): "
+                    + matrices.keys.sorted().joined(separator: ", "))
         }
         return m
     }
 
     private func printTable(_ r: StatsReport) {
         let percent = Int((r.confidence * 100).rounded())
-        print("\(r.file): \(r.algorithms.count) algorithm\(r.algorithms.count == 1 ? "" : "s") · \(r.reps) bootstrap reps · "
+        let count = "\(r.algorithms.count) algorithm\(r.algorithms.count == 1 ? "" : "s")"
+        print("\(r.file): \(count) · \(r.reps) bootstrap reps · "
             + "seed \(r.seed) · \(percent)% CIs (stratified bootstrap, percentile)")
         var rows = [["algorithm", "tasks", "runs", "metric", "estimate", "\(percent)% CI"]]
         for a in r.algorithms {
@@ -110,7 +114,8 @@ struct StatsCommand: ParsableCommand {
             print(cells.joined(separator: "  ").trimmingCharacters(in: .whitespaces))
         }
         if let p = r.poi {
-            print("P(\(p.x) > \(p.y)) = \(format4(p.estimate))  \(percent)% CI [\(format4(p.lower)), \(format4(p.upper))]")
+            let ci = "[\(format4(p.lower)), \(format4(p.upper))]"
+            print("P(\(p.x) > \(p.y)) = \(format4(p.estimate))  \(percent)% CI \(ci)")
         }
     }
 

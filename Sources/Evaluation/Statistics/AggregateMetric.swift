@@ -14,7 +14,7 @@ public enum Aggregates {
     /// ```swift
     /// let m = ScoreMatrix(["a": [0.1, 0.5, 0.9], "b": [0.3, 0.7]])
     /// let r = Aggregates.intervals(m, metrics: [.iqm, .mean], bootstrap: StratifiedBootstrap(seed: 1))
-    /// r[0].estimate, r[0].lower, r[0].upper   // IQM and its 95% CI
+    /// print(r[0].estimate, r[0].lower, r[0].upper)   // IQM and its 95% CI
     /// ```
     public static func intervals(
         _ scores: ScoreMatrix, metrics: [AggregateMetric], bootstrap: StratifiedBootstrap

@@ -77,7 +77,9 @@ public struct CurveGrouping: Sendable {
     public var confidence: Double
 
     /// - precondition: `0 ≤ smoothing < 1`, `points ≥ 1`, `0 < confidence < 1`.
-    public init(alignment: Alignment = .intersection, smoothing: Double = 0, points: Int? = nil, confidence: Double = 0.95) {
+    public init(
+        alignment: Alignment = .intersection, smoothing: Double = 0, points: Int? = nil, confidence: Double = 0.95
+    ) {
         precondition(smoothing >= 0 && smoothing < 1, "smoothing weight must be in [0, 1), got \(smoothing)")
         precondition(points.map { $0 >= 1 } ?? true, "points must be ≥ 1")
         precondition(confidence > 0 && confidence < 1, "confidence must be in (0, 1), got \(confidence)")

@@ -34,7 +34,9 @@ public struct ScoreMatrix: Sendable, Equatable {
         let M = matrix[0].count
         precondition(matrix.allSatisfy { $0.count == M }, "ScoreMatrix(runsByTask:): rows must have equal length")
         let width = String(M - 1).count
-        let names = names ?? (0..<M).map { i in "task" + String(repeating: "0", count: width - String(i).count) + String(i) }
+        let names = names ?? (0..<M).map { i in
+            "task" + String(repeating: "0", count: width - String(i).count) + String(i)
+        }
         precondition(names.count == M, "ScoreMatrix(runsByTask:): \(names.count) names for \(M) tasks")
         var dict: [String: [Double]] = [:]
         for (t, name) in names.enumerated() { dict[name] = matrix.map { $0[t] } }

@@ -146,7 +146,9 @@ public struct ScoreTable: Sendable, Equatable {
         for (i, raw) in header.fields.enumerated() {
             let name = raw.text.trimmingCharacters(in: .whitespaces).lowercased()
             guard column[name] == nil || name.isEmpty else {
-                throw InputError(file: file, field: "line \(header.line), column \(i + 1)", message: "column '\(name)' appears twice")
+                throw InputError(
+                    file: file, field: "line \(header.line), column \(i + 1)",
+                    message: "column '\(name)' appears twice")
             }
             column[name] = i
         }
@@ -171,7 +173,8 @@ public struct ScoreTable: Sendable, Equatable {
                 let f = record.fields[i]
                 let v = f.quoted ? f.text : f.text.trimmingCharacters(in: .whitespaces)
                 guard !v.isEmpty else {
-                    throw InputError(file: file, field: "line \(line), column \(i + 1) (\(name))", message: "empty \(name)")
+                    throw InputError(
+                        file: file, field: "line \(line), column \(i + 1) (\(name))", message: "empty \(name)")
                 }
                 return v
             }
