@@ -5,8 +5,10 @@ BIN := .build/release/rlhub
 # apt-get needs root: use sudo when not root (and sudo exists).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := libopenblas-dev libsqlite3-dev libarchive-dev pkg-config
-PIP_PACKAGES := numpy safetensors gguf tokenizers jinja2 pytest
-PY_IMPORTS := numpy, safetensors, gguf, tokenizers, jinja2, pytest
+# rliable 1.2.0 is the reference of the Evaluation statistics; its arch dependency (7.2 on Python
+# 3.11) fails to import under pandas 3, hence the pin.
+PIP_PACKAGES := numpy safetensors gguf tokenizers jinja2 pytest scipy rliable==1.2.0 'pandas<3'
+PY_IMPORTS := numpy, safetensors, gguf, tokenizers, jinja2, pytest, scipy, rliable.library
 
 MODEL_FILE := models/SmolLM2-135M-Instruct.Q4_1.gguf
 MODEL_SHA256 := b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53

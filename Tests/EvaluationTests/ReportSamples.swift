@@ -23,15 +23,15 @@ enum ReportSamples {
         }
         let metricNames = ["IQM", "Median", "Mean", "Optimality gap"]
         let aggregates = metricNames.enumerated().map { k, name in
-            AggregateMetric(name: name, estimates: algorithms.enumerated().map { a, algo in
+            AggregatePanel(name: name, estimates: algorithms.enumerated().map { a, algo in
                 let base = (level(a, 0) + level(a, 1)) / 2 + (k == 0 ? 0.02 : 0)
                 let point = k == 3 ? 1 - base : base - 0.01 * Double(k)
-                return IntervalEstimate(algorithm: algo, point: point, low: point - 0.06,
+                return ReportInterval(algorithm: algo, point: point, low: point - 0.06,
                                         high: point + 0.05)
             })
         }
         let taus = stride(from: 0, through: 20, by: 1).map { Double($0) / 20 }
-        let profile = PerformanceProfile(tauLabel: "test accuracy threshold τ", taus: taus,
+        let profile = ProfileChart(tauLabel: "test accuracy threshold τ", taus: taus,
             curves: algorithms.enumerated().map { a, algo in
                 ProfileCurve(algorithm: algo, values: taus.map { tau in
                     let f = 1 / (1 + exp((tau - level(a, 0) + 0.05) * 12))
@@ -101,14 +101,14 @@ enum ReportSamples {
                 LearningCurvePanel(task: "nothing", yLabel: "score", series: []),
             ],
             aggregates: [
-                AggregateMetric(name: "IQM", estimates: [IntervalEstimate(algorithm: "solo",
+                AggregatePanel(name: "IQM", estimates: [ReportInterval(algorithm: "solo",
                                                                           point: 0.5)]),
-                AggregateMetric(name: "Mean", estimates: [
-                    IntervalEstimate(algorithm: "solo", point: 0.5, low: 0.5, high: 0.5),
+                AggregatePanel(name: "Mean", estimates: [
+                    ReportInterval(algorithm: "solo", point: 0.5, low: 0.5, high: 0.5),
                 ]),
-                AggregateMetric(name: "Empty", estimates: []),
+                AggregatePanel(name: "Empty", estimates: []),
             ],
-            performanceProfile: PerformanceProfile(taus: [0.5], curves: [
+            performanceProfile: ProfileChart(taus: [0.5], curves: [
                 ProfileCurve(algorithm: "solo", values: [ProfileValue(fraction: 1)]),
             ]),
             improvement: ImprovementMatrix(algorithms: ["solo"], cells: [[nil]]),

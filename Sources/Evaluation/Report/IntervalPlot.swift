@@ -10,7 +10,7 @@ extension ReportCharts {
     ///   - metrics: one panel per metric, in order; rows are the algorithms in order of first
     ///     appearance.
     ///   - xLabel: the score's name, written once under the panels.
-    public static func aggregateIntervals(_ metrics: [AggregateMetric], xLabel: String,
+    public static func aggregateIntervals(_ metrics: [AggregatePanel], xLabel: String,
                                           palette: Palette, panelWidth: Double = 210) -> String {
         var rows: [String] = []
         for metric in metrics {
@@ -40,7 +40,7 @@ extension ReportCharts {
         return canvas.render(title: "Aggregate metrics with confidence intervals")
     }
 
-    private static func drawPanel(_ metric: AggregateMetric, rows: [String], left: Double,
+    private static func drawPanel(_ metric: AggregatePanel, rows: [String], left: Double,
                                   top: Double, width: Double, rowHeight: Double,
                                   palette: Palette, on canvas: inout SVGCanvas) {
         var values: [Double] = []

@@ -131,7 +131,7 @@ public enum ReportCharts {
     }
 
     /// The performance profile: fraction of runs with score above τ, with bands, on a 0…1 axis.
-    public static func performanceProfile(_ profile: PerformanceProfile, palette: Palette,
+    public static func performanceProfile(_ profile: ProfileChart, palette: Palette,
                                           width: Double = 640) -> String {
         let series = profile.curves.map { curve in
             LineSeries(name: curve.algorithm, points: zip(profile.taus, curve.values).map {

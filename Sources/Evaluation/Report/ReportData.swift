@@ -38,9 +38,9 @@ public struct ReportData: Sendable, Equatable {
     /// One learning-curve panel per task.
     public var learningCurves: [LearningCurvePanel]
     /// Aggregate interval estimates, one entry per metric (IQM, median, mean, optimality gap).
-    public var aggregates: [AggregateMetric]
+    public var aggregates: [AggregatePanel]
     /// The performance profile, or nil to leave the section out.
-    public var performanceProfile: PerformanceProfile?
+    public var performanceProfile: ProfileChart?
     /// The probability-of-improvement matrix, or nil to leave the section out.
     public var improvement: ImprovementMatrix?
     /// Final scores per (algorithm, task), with confidence intervals.
@@ -53,8 +53,8 @@ public struct ReportData: Sendable, Equatable {
     public init(
         title: String, description: String = "", generatedFrom: String, scoreName: String = "score",
         intervalMethod: String = "", algorithms: [String] = [], tasks: [String] = [],
-        learningCurves: [LearningCurvePanel] = [], aggregates: [AggregateMetric] = [],
-        performanceProfile: PerformanceProfile? = nil, improvement: ImprovementMatrix? = nil,
+        learningCurves: [LearningCurvePanel] = [], aggregates: [AggregatePanel] = [],
+        performanceProfile: ProfileChart? = nil, improvement: ImprovementMatrix? = nil,
         finalScores: [FinalScoreRow] = [],
         provenance: [ProvenanceRow] = [], data: DataTable = DataTable(columns: [], rows: [])
     ) {
@@ -128,20 +128,20 @@ public struct CurvePoint: Sendable, Equatable {
 // MARK: - Aggregates
 
 /// One aggregate metric (IQM, mean, median, optimality gap) for every algorithm.
-public struct AggregateMetric: Sendable, Equatable {
+public struct AggregatePanel: Sendable, Equatable {
     /// The panel title: "IQM", "Median", "Mean", "Optimality gap".
     public var name: String
     /// One estimate per algorithm, in row order.
-    public var estimates: [IntervalEstimate]
+    public var estimates: [ReportInterval]
 
-    public init(name: String, estimates: [IntervalEstimate]) {
+    public init(name: String, estimates: [ReportInterval]) {
         self.name = name
         self.estimates = estimates
     }
 }
 
 /// A point estimate with its confidence interval; NaN bounds mean "no interval" (point only).
-public struct IntervalEstimate: Sendable, Equatable {
+public struct ReportInterval: Sendable, Equatable {
     public var algorithm: String
     public var point: Double
     public var low: Double
@@ -158,7 +158,7 @@ public struct IntervalEstimate: Sendable, Equatable {
 // MARK: - Performance profile
 
 /// Score distributions: for each threshold τ, the fraction of runs with score > τ.
-public struct PerformanceProfile: Sendable, Equatable {
+public struct ProfileChart: Sendable, Equatable {
     /// The x-axis label, e.g. "normalized score (τ)".
     public var tauLabel: String
     /// The τ grid, increasing.
