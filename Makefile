@@ -13,7 +13,7 @@ PY_IMPORTS := numpy, safetensors, gguf, tokenizers, jinja2, pytest, scipy, rliab
 MODEL_FILE := models/SmolLM2-135M-Instruct.Q4_1.gguf
 MODEL_SHA256 := b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
 
-.PHONY: deps build test bench doctor clean model learn
+.PHONY: deps test-deps build build-bin test bench store-bench doctor clean model learn baseline
 
 ## deps: install system libraries and the Python packages tests use as references (idempotent)
 deps:
@@ -26,12 +26,27 @@ deps:
 		echo "deps: pip install $(PIP_PACKAGES)"; \
 		python3 -m pip install -q $(PIP_PACKAGES) 2>&1 | grep -v "Running pip as the 'root' user" || true; }
 
+## test-deps: what only the tests need (headless Chromium for the report checks)
+test-deps: deps
+	@dpkg -s chromium >/dev/null 2>&1 || { echo "deps: installing chromium"; \
+		$(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+## build-bin: release build of the rlhub binary only
+build-bin: deps
+	$(SWIFT) build -c release --product rlhub 2>&1 | grep -vE "^\[[0-9]+/[0-9]+\] (Compiling|Write|Emitting)" ; exit $${PIPESTATUS[0]}
+
+## baseline: run experiments/baseline.yaml into .rlhub/ (cells already stored are skipped), then
+## write its report to reports/baseline/
+baseline: build-bin
+	$(BIN) grid experiments/baseline.yaml
+	$(BIN) report experiments/baseline.yaml --out reports/baseline
+
 ## build: release build of the rlhub binary and the test bundles
 build: deps
 	$(SWIFT) build -c release --build-tests 2>&1 | grep -vE "^\[[0-9]+/[0-9]+\] (Compiling|Write|Emitting)" ; exit $${PIPESTATUS[0]}
 
 ## test: Swift tests (kernels, model, tokenizer, CLI) and the Python reference checks
-test: build model
+test: test-deps build model
 	OPENBLAS_CORETYPE=$${OPENBLAS_CORETYPE:-$$($(BIN) doctor --coretype)} RLHUB_REQUIRE_REFERENCE=1 \
 		$(SWIFT) test -c release --skip-build 2>&1 | awk '!/^(✔|◇) (Test|Suite) / || /Test run with/' ; \
 		status=$${PIPESTATUS[0]}; [ $$status = 0 ] || exit $$status
@@ -51,6 +66,10 @@ $(MODEL_FILE):
 ## bench: the performance harness (JSON in bench.json)
 bench: build model
 	$(BIN) bench --json bench.json
+
+## store-bench: the store against MLflow 3.x's SQLite store, same workload, one run
+store-bench: build-bin
+	scripts/store-bench.sh
 
 ## learn: SFT warm start of tiny on add:digits=2, then every preset from it (held-out curves)
 learn: build

@@ -1,6 +1,7 @@
 // rlhub doctor — what this machine gives rlhub: BLAS kernel, threads, measured speed, libraries.
 import ArgumentParser
 import Foundation
+import Store
 import LM
 import Tensor
 
@@ -43,8 +44,8 @@ struct DoctorCommand: ParsableCommand {
             openblas_core_selected: OpenBLASCore.bestCore(flags: flags),
             openblas_coretype_env: ProcessInfo.processInfo.environment[OpenBLASCore.environmentKey],
             threads: threads, sgemm_gflops_2048: (gflops * 10).rounded() / 10,
-            sqlite: SystemLibraries.sqliteVersion(), libarchive: archive?.details,
-            zstd: archive?.details.contains("zstd") ?? false,
+            sqlite: SystemLibraries.sqliteVersion(), libarchive: archive?.details ?? CheckpointArchive.libarchiveVersion,
+            zstd: CheckpointArchive.supportsZstd,
             cpu_flags: flags.filter { $0.hasPrefix("avx") || $0 == "fma" }.sorted())
         if format == .json { return try printJSON(report) }
         print("rlhub          \(report.rlhub)")
