@@ -15,7 +15,7 @@ struct RunsCommand: ParsableCommand {
             """)
     @OptionGroup var storeOptions: StoreOptions
     @Option(name: .customLong("where"), help: "Filter expression.") var filter: String?
-    @Option(help: "Sort key (prefix - for descending).") var sort: String?
+    @Option(parsing: .unconditional, help: "Sort key: KEY, -KEY or \"KEY desc\" (comma-separated).") var sort: String?
     @Option(help: "At most N runs.") var limit: Int?
     @Option(help: "table, csv or json.") var format: ListingFormat = .table
 

@@ -88,3 +88,52 @@ let smallSpec = """
         #expect(SpecReader.editDistance("grpo", "grpo") == 0)
     }
 }
+
+/// Seeded mutations of a valid spec (bytes flipped, inserted, deleted, lines swapped): parsing
+/// either succeeds or throws a one-line InputError naming the file — never crashes or hangs.
+@Suite struct SpecFuzzTests {
+    struct SplitMix64 {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
+    }
+
+    @Test func mutatedSpecsNeverCrash() {
+        var rng = SplitMix64(state: 7)
+        let alphabet = Array(":{}[],-'\"#\n\t 0123456789abcxyz=.&*!|>%@`\u{0}é")
+        var refused = 0, accepted = 0
+        for _ in 0..<400 {
+            var chars = Array(smallSpec)
+            for _ in 0..<(1 + rng.below(4)) {
+                let at = rng.below(chars.count)
+                switch rng.below(4) {
+                case 0: chars[at] = alphabet[rng.below(alphabet.count)]
+                case 1: chars.insert(alphabet[rng.below(alphabet.count)], at: at)
+                case 2: chars.remove(at: at)
+                default:
+                    var lines = String(chars).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+                    let a = rng.below(lines.count), b = rng.below(lines.count)
+                    lines.swapAt(a, b)
+                    chars = Array(lines.joined(separator: "\n"))
+                }
+            }
+            do {
+                _ = try ExperimentSpec.parse(String(chars), path: "fuzz.yaml")
+                accepted += 1
+            } catch let e as InputError {
+                refused += 1
+                #expect(e.file == "fuzz.yaml")
+                #expect(!e.description.contains("\n"))
+            } catch {
+                Issue.record("not an InputError: \(error)")
+            }
+        }
+        #expect(refused > 100 && accepted > 10, "refused \(refused), accepted \(accepted)")
+    }
+}
