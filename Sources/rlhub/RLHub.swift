@@ -16,7 +16,7 @@ struct RLHub: ParsableCommand {
             TokenizeCommand.self, GenerateCommand.self, ExportCommand.self, EvalCommand.self, TrainCommand.self,
             GridCommand.self, GridWorkerCommand.self, VerifyCommand.self, RunsCommand.self, ShowCommand.self,
             CurveCommand.self, ScoresCommand.self, CheckpointsCommand.self, TagCommand.self, ReleaseCommand.self, BenchStoreWriterCommand.self,
-            StatsCommand.self,
+            StatsCommand.self, ReportCommand.self,
         ])
 
     /// Parses and runs, printing errors on one line with the documented exit codes.

@@ -27,52 +27,8 @@ extension ReportTests {
             let dir = try TemporaryFolder()
             let report = dir.path("report")
             try ReportWriter.write(ReportSamples.grid(), to: report)
-            let html = try String(contentsOfFile: report + "/index.html", encoding: .utf8)
-            try html.replacingOccurrences(of: "</body>", with: Self.probeScript + "</body>")
-                .write(toFile: report + "/probe.html", atomically: true, encoding: .utf8)
-
-            // 1. The report itself: screenshot, console log, net log.
-            let shot = dir.path("shot.png"), netLog = dir.path("net.json")
-            let page = try runBrowser(chromium, dir: dir, name: "page", arguments: [
-                "--enable-logging=stderr", "--v=0", "--log-net-log=\(netLog)",
-                "--screenshot=\(shot)", "--window-size=\(Self.width),\(Self.height)",
-                "file://\(report)/index.html",
-            ])
-            let console = page.stderr.split(separator: "\n").filter { $0.contains(":CONSOLE") }
-            #expect(console.isEmpty, "console messages:\n\(console.joined(separator: "\n"))")
-            #expect(try pageRequests(netLog).isEmpty, "the page made network requests")
-
-            // 2. The probe: where the charts are.
-            let probe = try runBrowser(chromium, dir: dir, name: "probe", arguments: [
-                "--dump-dom", "--window-size=\(Self.width),\(Self.height)",
-                "file://\(report)/probe.html",
-            ])
-            let boxes = try chartBoxes(probe.stdout)
-            #expect(boxes.count == 5, "expected 5 charts, found \(boxes.count)")
-
-            // 3. Pixels: white page, ink and colour inside every chart on the screenshot.
-            let image = try PNGImage(contentsOf: shot)
-            #expect(image.width == Self.width && image.height == Self.height)
-            try? FileManager.default.removeItem(atPath: "/tmp/report-screenshot.png")
-            try? FileManager.default.copyItem(atPath: shot, toPath: "/tmp/report-screenshot.png")
-            let margin = image.stats(x: image.width - 30, y: 0, width: 30, height: image.height)
-            #expect(margin.ink < margin.total / 100, "the page background is not white")
-            var checked = 0
-            for box in boxes where box.y + box.height <= image.height {
-                let s = image.stats(x: box.x, y: box.y, width: box.width, height: box.height)
-                #expect(s.ink > s.total / 50, "chart at \(box) is nearly blank: \(s)")
-                #expect(s.colour > 400, "chart at \(box) has no coloured marks: \(s)")
-                // Every horizontal band of the plot has something in it (no half-drawn chart).
-                let bands = 4
-                for k in 0..<bands {
-                    let top = box.y + box.height * k / bands
-                    let band = image.stats(x: box.x, y: top, width: box.width,
-                                           height: box.height / bands)
-                    #expect(band.ink > band.total / 200, "band \(k) of chart at \(box) is blank")
-                }
-                checked += 1
-            }
-            #expect(checked >= 4, "only \(checked) charts fit in the screenshot")
+            try expectReportDrawn(chromium: chromium, report: report, dir: dir, charts: 5,
+                                  screenshotCopy: "/tmp/report-screenshot.png")
         }
 
         /// Writes the page-coordinate box of every chart into a `<pre>` for --dump-dom.
@@ -93,6 +49,66 @@ extension ReportTests {
 }
 
 // MARK: - Browser helpers
+
+/// Opens `report/index.html` in headless Chromium and checks it: no console messages, no network
+/// request, `charts` charts found by a probe copy of the page, a white page, and ink and colour in
+/// every chart (and in each horizontal quarter of it) on the screenshot, which is copied to
+/// `screenshotCopy` for a person to look at.
+///
+/// `minInk` (fraction of a chart's pixels) and `minColour` (saturated pixels) are the thresholds
+/// of "drawn"; a report whose scores are all 0 has its marks on the axes and needs lower ones.
+func expectReportDrawn(chromium: String, report: String, dir: TemporaryFolder, charts: Int,
+                       screenshotCopy: String, minInk: Double = 0.02, minColour: Int = 400,
+                       sourceLocation: SourceLocation = #_sourceLocation) throws {
+    let width = ReportTests.Browser.width, height = ReportTests.Browser.height
+    let html = try String(contentsOfFile: report + "/index.html", encoding: .utf8)
+    try html.replacingOccurrences(of: "</body>", with: ReportTests.Browser.probeScript + "</body>")
+        .write(toFile: report + "/probe.html", atomically: true, encoding: .utf8)
+    defer { try? FileManager.default.removeItem(atPath: report + "/probe.html") }
+
+    // 1. The report itself: screenshot, console log, net log.
+    let shot = dir.path("shot.png"), netLog = dir.path("net.json")
+    let page = try runBrowser(chromium, dir: dir, name: "page", arguments: [
+        "--enable-logging=stderr", "--v=0", "--log-net-log=\(netLog)",
+        "--screenshot=\(shot)", "--window-size=\(width),\(height)",
+        "file://\(report)/index.html",
+    ])
+    let console = page.stderr.split(separator: "\n").filter { $0.contains(":CONSOLE") }
+    #expect(console.isEmpty, "console messages:\n\(console.joined(separator: "\n"))", sourceLocation: sourceLocation)
+    #expect(try pageRequests(netLog).isEmpty, "the page made network requests", sourceLocation: sourceLocation)
+
+    // 2. The probe: where the charts are.
+    let probe = try runBrowser(chromium, dir: dir, name: "probe", arguments: [
+        "--dump-dom", "--window-size=\(width),\(height)",
+        "file://\(report)/probe.html",
+    ])
+    let boxes = try chartBoxes(probe.stdout)
+    #expect(boxes.count == charts, "expected \(charts) charts, found \(boxes.count)", sourceLocation: sourceLocation)
+
+    // 3. Pixels: white page, ink and colour inside every chart on the screenshot.
+    let image = try PNGImage(contentsOf: shot)
+    #expect(image.width == width && image.height == height, sourceLocation: sourceLocation)
+    try? FileManager.default.removeItem(atPath: screenshotCopy)
+    try? FileManager.default.copyItem(atPath: shot, toPath: screenshotCopy)
+    let margin = image.stats(x: image.width - 30, y: 0, width: 30, height: image.height)
+    #expect(margin.ink < margin.total / 100, "the page background is not white", sourceLocation: sourceLocation)
+    var checked = 0
+    for box in boxes where box.y + box.height <= image.height {
+        let s = image.stats(x: box.x, y: box.y, width: box.width, height: box.height)
+        #expect(Double(s.ink) > minInk * Double(s.total), "chart at \(box) is nearly blank: \(s)",
+                sourceLocation: sourceLocation)
+        #expect(s.colour > minColour, "chart at \(box) has no coloured marks: \(s)", sourceLocation: sourceLocation)
+        // Every horizontal band of the plot has something in it (no half-drawn chart).
+        let bands = 4
+        for k in 0..<bands {
+            let top = box.y + box.height * k / bands
+            let band = image.stats(x: box.x, y: top, width: box.width, height: box.height / bands)
+            #expect(band.ink > band.total / 200, "band \(k) of chart at \(box) is blank", sourceLocation: sourceLocation)
+        }
+        checked += 1
+    }
+    #expect(checked >= min(charts, 4), "only \(checked) charts fit in the screenshot", sourceLocation: sourceLocation)
+}
 
 /// The output of one browser run.
 struct BrowserRun {
