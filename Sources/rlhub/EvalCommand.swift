@@ -37,12 +37,18 @@ struct EvalCommand: ParsableCommand {
         guard episodes > 0 else { throw InputError(file: "--episodes", message: "must be positive") }
         guard k > 0 else { throw InputError(file: "--k", message: "must be positive") }
         let rlTask = try TaskRegistry.make(task)
+        // --record: an unknown run fails before the evaluation, not after it.
+        let recordStore = try record.map { id in
+            let store = try storeOptions.open()
+            _ = try store.run(id)
+            return store
+        }
         let loaded = try loadModel(model, seed: seed, store: storeOptions)
         let report = try HeldOutEvaluation.run(
             loaded: loaded, task: rlTask, episodes: episodes, k: k,
             temperature: temperature ?? (k == 1 ? 0 : 1), maxNewTokens: maxNewTokens, seed: seed)
         if let dump { try Trajectory.writeJSONL(report.trajectories, to: dump) }
-        if let record { try Self.record(report.summary, run: record, store: try storeOptions.open()) }
+        if let record, let recordStore { try Self.record(report.summary, run: record, store: recordStore) }
         if json { return try printJSON(report.summary) }
         let s = report.summary
         print("task \(s.task) · \(s.problems) held-out problems × \(s.k) samples · temperature \(s.temperature)")
