@@ -4,6 +4,7 @@ import ArgumentParser
 import Foundation
 import Generator
 import LM
+import Store
 import Tasks
 
 struct EvalCommand: ParsableCommand {
@@ -13,7 +14,8 @@ struct EvalCommand: ParsableCommand {
         discussion: """
             Example: rlhub eval --model preset:tiny --task add:digits=2 --episodes 200
             Each of the --episodes test problems is played --k times (default temperature: 0 for
-            k = 1, else 1). Tasks: \(TaskRegistry.names.joined(separator: ", ")).
+            k = 1, else 1). --record RUN stores accuracy and mean reward (with their CIs) as test
+            scores of RUN at its steps_done. Tasks: \(TaskRegistry.names.joined(separator: ", ")).
             """)
 
     @Option(help: "Model reference: preset:NAME, a Hugging Face folder or a .gguf file.") var model: String
@@ -25,6 +27,8 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Seed of sampling and of preset initialisation.") var seed: UInt64 = 0
     @Flag(help: "Print JSON.") var json = false
     @Option(help: "Write the trajectories as JSON Lines to this file.") var dump: String?
+    @Option(help: "Store the result as test scores of this run (id or prefix) at its steps_done.")
+    var record: String?
     @OptionGroup var compute: ComputeOptions
     @OptionGroup var storeOptions: StoreOptions
 
@@ -33,11 +37,18 @@ struct EvalCommand: ParsableCommand {
         guard episodes > 0 else { throw InputError(file: "--episodes", message: "must be positive") }
         guard k > 0 else { throw InputError(file: "--k", message: "must be positive") }
         let rlTask = try TaskRegistry.make(task)
+        // --record: an unknown run fails before the evaluation, not after it.
+        let recordStore = try record.map { id in
+            let store = try storeOptions.open()
+            _ = try store.run(id)
+            return store
+        }
         let loaded = try loadModel(model, seed: seed, store: storeOptions)
         let report = try HeldOutEvaluation.run(
             loaded: loaded, task: rlTask, episodes: episodes, k: k,
             temperature: temperature ?? (k == 1 ? 0 : 1), maxNewTokens: maxNewTokens, seed: seed)
         if let dump { try Trajectory.writeJSONL(report.trajectories, to: dump) }
+        if let record, let recordStore { try Self.record(report.summary, run: record, store: recordStore) }
         if json { return try printJSON(report.summary) }
         let s = report.summary
         print("task \(s.task) · \(s.problems) held-out problems × \(s.k) samples · temperature \(s.temperature)")
@@ -45,5 +56,18 @@ struct EvalCommand: ParsableCommand {
         print(String(format: "mean reward  %.4f  (95%% CI %.4f – %.4f)", s.mean_reward, s.mean_reward_ci[0], s.mean_reward_ci[1]))
         print(String(format: "pass@%d       %.4f", s.k, s.pass_at_k))
         print(String(format: "mean length  %.1f tokens", s.mean_length))
+    }
+
+    /// Stores `accuracy` and `mean_reward` with their 95% CIs as split `test` scores of the run at
+    /// its `steps_done` (replacing scores at that step). A released run refuses: the store throws
+    /// ``InputError`` (exit 2).
+    static func record(_ s: EvaluationSummary, run ref: String, store: RunStore) throws {
+        let run = try store.run(ref)
+        try store.addScores(run: run.id, [
+            ScoreRecord(step: run.stepsDone, split: "test", metric: "accuracy", value: s.accuracy,
+                        episodes: s.episodes, ciLow: s.accuracy_ci[0], ciHigh: s.accuracy_ci[1]),
+            ScoreRecord(step: run.stepsDone, split: "test", metric: "mean_reward", value: s.mean_reward,
+                        episodes: s.episodes, ciLow: s.mean_reward_ci[0], ciHigh: s.mean_reward_ci[1]),
+        ])
     }
 }

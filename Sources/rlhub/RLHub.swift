@@ -13,7 +13,7 @@ struct RLHub: ParsableCommand {
         version: RLHubVersion.string,
         subcommands: [
             DoctorCommand.self, BenchCommand.self, InitModelCommand.self, LogprobsCommand.self,
-            TokenizeCommand.self, GenerateCommand.self, ExportCommand.self, EvalCommand.self, TrainCommand.self,
+            TokenizeCommand.self, GenerateCommand.self, ExportCommand.self, EvalCommand.self, CompareCommand.self, TrainCommand.self,
             GridCommand.self, GridWorkerCommand.self, VerifyCommand.self, RunsCommand.self, ShowCommand.self,
             CurveCommand.self, ScoresCommand.self, CheckpointsCommand.self, TagCommand.self, ReleaseCommand.self, BenchStoreWriterCommand.self,
             StatsCommand.self, ReportCommand.self,

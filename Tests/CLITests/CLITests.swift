@@ -121,7 +121,7 @@ struct CLITests {
     }
 
     @Test func helpHasExamples() throws {
-        for verb in ["doctor", "bench", "init-model", "logprobs"] {
+        for verb in ["doctor", "bench", "init-model", "logprobs", "compare"] {
             let r = try rlhub(verb, "--help")
             #expect(r.status == 0)
             #expect(r.out.contains("Example"), "\(verb) --help lacks an example")
