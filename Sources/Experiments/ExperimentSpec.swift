@@ -15,7 +15,7 @@ import Yams
 ///   set: {lr: 2e-3, prompts_per_step: 64}
 /// set: {max_new_tokens: 8, token_budget: 128}   # keys of `rlhub train --set`, for every cell
 /// steps: 40                          # optimizer steps per cell
-/// evaluation: {every: 10, episodes: 100}
+/// evaluation: {every: 10, episodes: 100, k: 4}   # k > 1 adds eval/pass_at_k (sampled)
 /// checkpoints: {every: 10}
 /// algorithms:                        # a preset name, or {name, preset, set}
 ///   - grpo
@@ -68,6 +68,8 @@ public struct ExperimentSpec: Sendable, Equatable {
     public var steps: Int
     public var evalEvery: Int
     public var evalEpisodes: Int
+    /// Samples per problem for pass@k (1 = greedy accuracy only).
+    public var evalK: Int
     public var checkpointEvery: Int
     public var algorithms: [Algorithm]
     public var tasks: [Task]
@@ -107,7 +109,7 @@ extension ExperimentSpec {
         }
         guard let algorithmsNode = top["algorithms"] else { throw reader.error(root, "missing key 'algorithms'") }
         guard let tasksNode = top["tasks"] else { throw reader.error(root, "missing key 'tasks'") }
-        let evaluation = try top["evaluation"].map { try reader.mapping($0, allowed: ["every", "episodes"], context: "evaluation") } ?? [:]
+        let evaluation = try top["evaluation"].map { try reader.mapping($0, allowed: ["every", "episodes", "k"], context: "evaluation") } ?? [:]
         let checkpoints = try top["checkpoints"].map { try reader.mapping($0, allowed: ["every"], context: "checkpoints") } ?? [:]
         var spec = ExperimentSpec(
             name: name,
@@ -118,6 +120,7 @@ extension ExperimentSpec {
             steps: try top["steps"].map { try reader.int($0, min: 1) } ?? 100,
             evalEvery: try evaluation["every"].map { try reader.int($0, min: 0) } ?? 10,
             evalEpisodes: try evaluation["episodes"].map { try reader.int($0, min: 0) } ?? 100,
+            evalK: try evaluation["k"].map { try reader.int($0, min: 1) } ?? 1,
             checkpointEvery: try checkpoints["every"].map { try reader.int($0, min: 0) } ?? 0,
             algorithms: [], tasks: [], seeds: [0], text: text, path: path)
         if let w = top["warmup"] {

@@ -77,6 +77,7 @@ public enum GridExpansion {
         config.steps = spec.steps
         config.evalEvery = spec.evalEvery
         config.evalEpisodes = spec.evalEpisodes
+        config.evalK = spec.evalK
         config.checkpointEvery = spec.checkpointEvery
         try config.set("seed=\(seed)")
         try config.validate()
@@ -101,7 +102,7 @@ public enum GridExpansion {
     }
 
     static func apply(_ a: ExperimentSpec.Assignment, to config: inout TrainConfig) throws {
-        let runKeys: Set<String> = ["steps", "eval_every", "eval_episodes", "checkpoint_every"]
+        let runKeys: Set<String> = ["steps", "eval_every", "eval_episodes", "eval_k", "checkpoint_every"]
         if runKeys.contains(a.key) {
             throw AssignmentError(assignment: a, error: ConfigError(field: a.key, message: "set it with the spec's steps, evaluation or checkpoints keys"))
         }

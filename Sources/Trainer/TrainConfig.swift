@@ -22,6 +22,9 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     public var evalEvery: Int = 10
     /// Held-out problems per evaluation (greedy), default 100.
     public var evalEpisodes: Int = 100
+    /// Samples per held-out problem for `eval/pass_at_k` (unbiased pass@k at the sampling
+    /// temperature); 1 = greedy accuracy only, default 1.
+    public var evalK: Int = 1
     /// Checkpoint every N steps (and at the end); 0 = at the end only.
     public var checkpointEvery: Int = 0
     /// Tokens per episode, prompt and observations included (KV-cache capacity), default 512.
@@ -37,14 +40,14 @@ public struct TrainConfig: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case algo, algorithm, task, model, steps
-        case evalEvery = "eval_every", evalEpisodes = "eval_episodes", checkpointEvery = "checkpoint_every"
+        case evalEvery = "eval_every", evalEpisodes = "eval_episodes", evalK = "eval_k", checkpointEvery = "checkpoint_every"
         case tokenBudget = "token_budget", microBatchTokens = "micro_batch_tokens", lrSchedule = "lr_schedule"
         case valueLRScale = "value_lr_scale"
     }
 
     /// Run-level keys settable with `--set` (the algorithm's keys are the rest).
     public static let runKeys = [
-        "steps", "eval_every", "eval_episodes", "checkpoint_every", "token_budget", "micro_batch_tokens", "lr_schedule",
+        "steps", "eval_every", "eval_episodes", "eval_k", "checkpoint_every", "token_budget", "micro_batch_tokens", "lr_schedule",
         "value_lr_scale",
     ]
 
@@ -72,6 +75,10 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         case "steps": steps = try int()
         case "eval_every": evalEvery = try int()
         case "eval_episodes": evalEpisodes = try int()
+        case "eval_k":
+            let k = try int()
+            guard k >= 1 else { throw ConfigError(file: "--set", field: key, message: "must be ≥ 1, got \(k)") }
+            evalK = k
         case "checkpoint_every": checkpointEvery = try int()
         case "token_budget": tokenBudget = try int()
         case "micro_batch_tokens": microBatchTokens = try int()

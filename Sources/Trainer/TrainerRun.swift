@@ -15,10 +15,18 @@ extension RLTrainer {
             loaded: loaded, task: task, episodes: config.evalEpisodes, k: 1, temperature: 0,
             maxNewTokens: config.algorithm.maxNewTokens, seed: UInt64(config.algorithm.seed), tokenBudget: config.tokenBudget,
             runner: runner)
-        let m: [String: Double] = [
+        var m: [String: Double] = [
             "eval/accuracy": report.summary.accuracy, "eval/mean_reward": report.summary.mean_reward,
             "eval/response_length": report.summary.mean_length,
         ]
+        if config.evalK > 1 {
+            // pass@k needs k different samples per problem: sampled at the training temperature.
+            let sampled = try HeldOutEvaluation.run(
+                loaded: loaded, task: task, episodes: config.evalEpisodes, k: config.evalK,
+                temperature: Float(config.algorithm.temperature), maxNewTokens: config.algorithm.maxNewTokens,
+                seed: UInt64(config.algorithm.seed), tokenBudget: config.tokenBudget, runner: runner)
+            m["eval/pass_at_k"] = sampled.summary.pass_at_k
+        }
         sink.log(step: state.step, metrics: m)
         onEvaluation?(state.step, report.summary)
         return m

@@ -10,7 +10,7 @@ func tinyGridSpec(extraTask: String = "") -> String {
     model: preset:tiny
     set: {max_new_tokens: 4, token_budget: 64, micro_batch_tokens: 1024, prompts_per_step: 4, group_size: 4}
     steps: 6
-    evaluation: {every: 2, episodes: 8}
+    evaluation: {every: 2, episodes: 8, k: 2}
     checkpoints: {every: 2}
     algorithms: [grpo]
     tasks:

@@ -13,7 +13,7 @@ let smallSpec = """
       set: {lr: 2e-3, prompts_per_step: 4}
     set: {max_new_tokens: 4, token_budget: 64, micro_batch_tokens: 512}
     steps: 2
-    evaluation: {every: 1, episodes: 4}
+    evaluation: {every: 1, episodes: 4, k: 2}
     checkpoints: {every: 1}
     algorithms:
       - grpo
@@ -37,7 +37,7 @@ let smallSpec = """
         #expect(grpo0.configHash != grpo1.configHash)
         #expect(cells[0].groupHash == cells[1].groupHash)
         #expect(grpo0.groupHash != cells[4].groupHash)
-        #expect(grpo0.config.algorithm.maxNewTokens == 4 && grpo0.config.steps == 2 && grpo0.config.evalEpisodes == 4)
+        #expect(grpo0.config.algorithm.maxNewTokens == 4 && grpo0.config.steps == 2 && grpo0.config.evalEpisodes == 4 && grpo0.config.evalK == 2)
         #expect(warm0.config.steps == 3 && warm0.config.algo == "sft" && warm0.config.evalEvery == 0)
     }
 
@@ -47,7 +47,7 @@ let smallSpec = """
             tasks: [add:digits=1]
             algorithms: [{set: {overlong_buffer: 2}, preset: dapo, name: dapo-buffer}, grpo]
             checkpoints: {every: 1}
-            evaluation: {episodes: 4, every: 1}
+            evaluation: {k: 2, episodes: 4, every: 1}
             steps: 2
             set: {micro_batch_tokens: 512, token_budget: 64, max_new_tokens: 4}
             warmup: {set: {prompts_per_step: 4, lr: 0.002}, steps: 3, algo: sft}
