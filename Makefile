@@ -13,7 +13,7 @@ PY_IMPORTS := numpy, safetensors, gguf, tokenizers, jinja2, pytest, scipy, rliab
 MODEL_FILE := models/SmolLM2-135M-Instruct.Q4_1.gguf
 MODEL_SHA256 := b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
 
-.PHONY: deps test-deps build build-bin test bench store-bench doctor clean model learn baseline
+.PHONY: slurm-up slurm-down deps test-deps build build-bin test bench store-bench doctor clean model learn baseline
 
 ## deps: install system libraries and the Python packages tests use as references (idempotent)
 deps:
@@ -45,9 +45,12 @@ baseline: build-bin
 build: deps
 	$(SWIFT) build -c release --build-tests 2>&1 | grep -vE "^\[[0-9]+/[0-9]+\] (Compiling|Write|Emitting)" ; exit $${PIPESTATUS[0]}
 
-## test: Swift tests (kernels, model, tokenizer, CLI) and the Python reference checks
+## test: Swift tests (kernels, model, tokenizer, CLI, the Slurm executor against a local Slurm
+## brought up for the run and down after it, even on failure) and the Python reference checks
 test: test-deps build model
+	@eval "$$(scripts/slurm-local.sh up)" || exit 1; trap 'scripts/slurm-local.sh down' EXIT; \
 	OPENBLAS_CORETYPE=$${OPENBLAS_CORETYPE:-$$($(BIN) doctor --coretype)} RLHUB_REQUIRE_REFERENCE=1 \
+		RLHUB_REQUIRE_SLURM=1 SLURM_CONF=$$SLURM_CONF \
 		$(SWIFT) test -c release --skip-build 2>&1 | awk '!/^(✔|◇) (Test|Suite) / || /Test run with/' ; \
 		status=$${PIPESTATUS[0]}; [ $$status = 0 ] || exit $$status
 	python3 -m pytest -q Tests/reference
@@ -80,3 +83,9 @@ doctor: build
 
 clean:
 	rm -rf .build
+
+## slurm-up / slurm-down: a single-node Slurm in .slurm/ (scripts/slurm-local.sh)
+slurm-up:
+	scripts/slurm-local.sh up
+slurm-down:
+	scripts/slurm-local.sh down

@@ -10,8 +10,12 @@ extension RunStore {
     /// transaction, so `final.x` filters never see a half-written batch.
     public func appendMetrics(run id: String, records: [(step: Int, metrics: [String: Double])]) throws {
         guard !records.isEmpty else { return }
-        try write { db in
-            let pk = try runKey(id, db)
+        try write { db in try insertMetrics(run: id, pk: try runKey(id, db), records: records, db) }
+    }
+
+    /// The body of ``appendMetrics(run:records:)`` inside a caller's transaction.
+    func insertMetrics(run id: String, pk: Int64, records: [(step: Int, metrics: [String: Double])], _ db: Database) throws {
+        do {
             let insert = try db.cachedStatement(sql: "INSERT OR REPLACE INTO metrics(run, name, step, value) VALUES (?, ?, ?, ?)")
             // Per name: (final step, final value, best step, best value, count) of this batch.
             var batch: [Int64: (Int, Double?, Int?, Double?, Int)] = [:]

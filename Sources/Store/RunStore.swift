@@ -32,18 +32,35 @@ public final class RunStore: @unchecked Sendable {
     /// Seconds a writer waits for another process's write transaction before giving up.
     public static let busyTimeout: TimeInterval = 60
 
+    /// How a store folder is opened.
+    public enum Access: Sendable {
+        /// Many processes at once (WAL, a connection pool): the central store.
+        case shared
+        /// One writing process (rollback journal, `journal_mode=DELETE`): a run bundle on a shared
+        /// file system, where WAL's shared memory is not available.
+        case singleWriter
+        /// Reading only (no migration, no stale-run check): e.g. watching a bundle being written.
+        case readOnly
+    }
+
     /// Opens (creating if needed) the store in `directory`, migrates it, and fails stale runs.
-    public init(directory: String) throws {
+    public init(directory: String, access: Access = .shared) throws {
         let fm = FileManager.default
-        try fm.createDirectory(atPath: directory + "/blobs", withIntermediateDirectories: true)
-        var config = Self.configuration()
+        if access != .readOnly {
+            try fm.createDirectory(atPath: directory + "/blobs", withIntermediateDirectories: true)
+        }
+        var config = Self.configuration(journal: access == .shared ? "WAL" : "DELETE")
         config.label = directory
+        config.readonly = access == .readOnly
         let path = directory + "/store.sqlite"
         do {
-            db = try DatabasePool(path: path, configuration: config)
+            switch access {
+            case .shared: db = try DatabasePool(path: path, configuration: config)
+            case .singleWriter, .readOnly: db = try DatabaseQueue(path: path, configuration: config)
+            }
             self.directory = directory
             blobs = BlobStore(root: directory + "/blobs")
-            try setUp()
+            if access != .readOnly { try setUp() }
         } catch let error as DatabaseError {
             throw InputError(file: path, message: "cannot open the store: \(error.message ?? "\(error.resultCode)")")
         }
@@ -62,14 +79,20 @@ public final class RunStore: @unchecked Sendable {
         flag ?? ProcessInfo.processInfo.environment["RLHUB_STORE"].flatMap { $0.isEmpty ? nil : $0 } ?? ".rlhub"
     }
 
-    static func configuration() -> Configuration {
+    static func configuration(journal: String = "WAL") -> Configuration {
         var config = Configuration()
         config.foreignKeysEnabled = true
         config.busyMode = .timeout(busyTimeout)
         config.prepareDatabase { db in
             // NORMAL is durable in WAL mode across process crashes (only power loss can drop the
-            // last transactions), and several times faster than FULL for small commits.
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // last transactions), and several times faster than FULL for small commits. A
+            // rollback journal needs FULL for the same guarantee.
+            if journal == "DELETE" {
+                if !db.configuration.readonly { try db.execute(sql: "PRAGMA journal_mode = DELETE") }
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+            } else {
+                try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            }
         }
         return config
     }

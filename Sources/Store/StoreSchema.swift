@@ -20,9 +20,11 @@ import GRDB
 /// - `releases(id, name, notes, filter, created, rlhub_version, schema_version, source)` and
 ///   `release_runs(release, run)`: runs in a release are immutable (triggers refuse changes).
 /// - `tags(run, key, value)`; `store_info(key, value)`.
+/// - v2: `ingested_bundles(manifest_sha256, run, ingested)`: run bundles written by Slurm array
+///   tasks and copied into this store, so that a bundle seen twice is stored once.
 public enum StoreSchema {
     /// Bumped with every appended migration; recorded in `store_info` and in releases.
-    public static let version = 1
+    public static let version = 2
 
     /// The migrator with every migration of the store, in order.
     public static var migrator: DatabaseMigrator {
@@ -152,6 +154,15 @@ public enum StoreSchema {
                 BEGIN SELECT RAISE(ABORT, 'run is part of a release and cannot change'); END;
                 CREATE TRIGGER release_runs_frozen_delete BEFORE DELETE ON release_runs
                 BEGIN SELECT RAISE(ABORT, 'releases are immutable'); END;
+                """)
+        }
+        migrator.registerMigration("v2: ingested bundles") { db in
+            try db.execute(sql: """
+                CREATE TABLE ingested_bundles(
+                    manifest_sha256 TEXT PRIMARY KEY NOT NULL,
+                    run TEXT NOT NULL,
+                    ingested TEXT NOT NULL) WITHOUT ROWID;
+                CREATE INDEX ingested_bundles_run ON ingested_bundles(run);
                 """)
         }
         return migrator

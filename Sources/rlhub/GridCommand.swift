@@ -15,8 +15,10 @@ struct GridCommand: ParsableCommand {
             Cells already finished in the store (same config hash and code version) are skipped; interrupted
             or failed cells resume from their last checkpoint. Ctrl-C stops the workers; run the same
             command again to continue. Logs: STORE/logs/RUN.log.
+            On a cluster: rlhub grid SPEC --executor slurm --wait  (one sbatch array, one task per cell;
+            logs in STORE/slurm/logs/JOB_INDEX.log; results come home as run bundles).
             """,
-        subcommands: [Run.self, Status.self],
+        subcommands: [Run.self, Status.self, Collect.self, Cancel.self],
         defaultSubcommand: Run.self)
 
     struct Run: ParsableCommand {
@@ -28,8 +30,12 @@ struct GridCommand: ParsableCommand {
         @Option(help: "Only cells whose key matches (glob, comma-separated), e.g. 'grpo/*'.") var only: String?
         @Option(help: "Extra attempts for a failed cell.") var retries: Int = 1
         @Flag(help: "List the cells and their state; run nothing.") var dryRun = false
+        @Option(help: "local (worker processes here) or slurm (one sbatch array job).") var executor: Executor = .local
+        @OptionGroup var slurm: SlurmArguments
+        @Flag(help: "slurm: follow the array job until every task ended, collecting results.") var wait = false
 
         func run() throws {
+            if executor == .slurm { return try runOnSlurm() }
             let cores = ProcessInfo.processInfo.activeProcessorCount
             let jobs = jobs ?? cores
             guard jobs >= 1 else { throw InputError(file: "--jobs", message: "must be ≥ 1, got \(jobs)") }
@@ -62,19 +68,126 @@ struct GridCommand: ParsableCommand {
                     + outcome.failed.map { "\($0.cell) (\($0.error))" }.joined(separator: "; "))
             }
         }
+
+        func runOnSlurm() throws {
+            let threads = threads ?? 1
+            guard threads >= 1 else { throw InputError(file: "--threads", message: "must be ≥ 1") }
+            let spec = try ExperimentSpec.load(self.spec)
+            let store = try storeOptions.open(create: true)
+            let plan = try GridPlan.make(spec, store: store).selecting(only)
+            if plan.cells.isEmpty { throw InputError(file: "--only", field: only ?? "", message: "matches no cell of \(spec.name)") }
+            if dryRun {
+                GridStatusTable.print(plan: plan, store: store, format: .table)
+                return
+            }
+            let executor = SlurmExecutor(store: store, plan: plan, options: try slurm.options(store: store, threads: threads))
+            FileHandle.standardError.write(Data("""
+                rlhub grid \(spec.name) on Slurm: \(plan.cells.count) cells, \(threads) thread\(threads == 1 ? "" : "s") per task, store \(storeOptions.directory), work folder \(executor.options.workdir)
+                code \(plan.codeVersion)
+
+                """.utf8))
+            if !wait {
+                if let job = try executor.submit() {
+                    print("submitted Slurm array job \(job); follow with: rlhub grid status \(self.spec)")
+                } else {
+                    print("nothing to run: every cell is finished in the store")
+                }
+                return
+            }
+            let outcome = try executor.run()
+            if !outcome.failed.isEmpty || !outcome.blocked.isEmpty {
+                throw RunFailure(message: "grid \(spec.name): \(outcome.failed.count) cells failed, \(outcome.blocked.count) blocked: "
+                    + outcome.failed.map { "\($0.cell) (\($0.error))" }.joined(separator: "; "))
+            }
+        }
     }
 
+    enum Executor: String, ExpressibleByArgument, CaseIterable { case local, slurm }
+
     struct Status: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "The grid's cells and their state in the store.")
+        static let configuration = CommandConfiguration(
+            abstract: "The grid's cells and their state: the store merged with Slurm's (ingests finished bundles).")
         @OptionGroup var storeOptions: StoreOptions
         @Argument(help: "Spec file.") var spec: String
         @Option(help: "table, csv or json.") var format: ListingFormat = .table
+        @Option(help: "Slurm work folder (default: STORE/slurm).") var workdir: String?
 
         func run() throws {
             let spec = try ExperimentSpec.load(self.spec)
             let store = try storeOptions.open(create: true)
-            GridStatusTable.print(plan: try GridPlan.make(spec, store: store), store: store, format: format)
+            let plan = try GridPlan.make(spec, store: store)
+            let dir = workdir ?? SlurmExecutor.defaultWorkdir(store: store)
+            guard FileManager.default.fileExists(atPath: dir + "/submissions.json") else {
+                GridStatusTable.print(plan: plan, store: store, format: format)
+                return
+            }
+            let executor = SlurmExecutor(store: store, plan: plan, options: SlurmOptions(workdir: dir, threads: 1, executable: ""))
+            let rows = try executor.status()
+            Listing(columns: ["cell", "state", "run", "steps", "slurm_task", "log", "config_hash"], rows: rows.map { r in
+                [.text(r.cell.key), .text(r.state), r.run.cell, .text("\(r.stepsDone)/\(r.cell.config.steps)"), r.task.cell, r.log.cell,
+                 .text(String(r.cell.configHash.prefix(12)))]
+            }).print(format)
         }
+    }
+
+    struct Collect: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Ingest the grid's finished Slurm run bundles into the store (idempotent).")
+        @OptionGroup var storeOptions: StoreOptions
+        @Argument(help: "Spec file.") var spec: String
+        @Option(help: "Slurm work folder (default: STORE/slurm).") var workdir: String?
+        @Flag(help: "First wait until none of the grid's tasks is queued or running.") var wait = false
+
+        func run() throws {
+            let spec = try ExperimentSpec.load(self.spec)
+            let store = try storeOptions.open(create: true)
+            let dir = workdir ?? SlurmExecutor.defaultWorkdir(store: store)
+            let executor = SlurmExecutor(store: store, plan: try GridPlan.make(spec, store: store),
+                                         options: SlurmOptions(workdir: dir, threads: 1, executable: ""))
+            if wait {
+                _ = try executor.run(submitFirst: false)
+            }
+            let ingested = try executor.collect()
+            print("collected \(ingested.count) run\(ingested.count == 1 ? "" : "s")" + (ingested.isEmpty ? "" : ": " + ingested.joined(separator: ", ")))
+        }
+    }
+
+    struct Cancel: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Cancel the grid's queued and running Slurm tasks.")
+        @OptionGroup var storeOptions: StoreOptions
+        @Argument(help: "Spec file.") var spec: String
+        @Option(help: "Slurm work folder (default: STORE/slurm).") var workdir: String?
+
+        func run() throws {
+            let spec = try ExperimentSpec.load(self.spec)
+            let store = try storeOptions.open(create: true)
+            let dir = workdir ?? SlurmExecutor.defaultWorkdir(store: store)
+            let executor = SlurmExecutor(store: store, plan: try GridPlan.make(spec, store: store),
+                                         options: SlurmOptions(workdir: dir, threads: 1, executable: ""))
+            let tasks = try executor.cancel()
+            print(tasks.isEmpty ? "nothing queued or running" : "cancelled " + tasks.joined(separator: " "))
+        }
+    }
+}
+
+/// sbatch settings of `rlhub grid --executor slurm`.
+struct SlurmArguments: ParsableArguments {
+    @Option(help: "slurm: partition (sbatch --partition).") var partition: String?
+    @Option(help: "slurm: time limit per task, HH:MM:SS.") var time: String?
+    @Option(help: "slurm: CPUs per task (default: --threads).") var cpusPerTask: Int?
+    @Option(help: "slurm: memory per task, e.g. 4G.") var mem: String?
+    @Option(help: "slurm: at most K tasks at once (--array=…%K).") var maxParallel: Int?
+    @Option(help: "slurm: an extra sbatch argument (repeatable).") var sbatchArg: [String] = []
+    @Option(help: "slurm: work folder on the shared file system (default: STORE/slurm).") var workdir: String?
+
+    func options(store: RunStore, threads: Int) throws -> SlurmOptions {
+        if let maxParallel, maxParallel < 1 { throw InputError(file: "--max-parallel", message: "must be ≥ 1") }
+        if let cpusPerTask, cpusPerTask < 1 { throw InputError(file: "--cpus-per-task", message: "must be ≥ 1") }
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let dir = workdir ?? SlurmExecutor.defaultWorkdir(store: store)
+        return SlurmOptions(workdir: URL(fileURLWithPath: dir).standardizedFileURL.path, threads: threads, partition: partition,
+                            time: time, cpusPerTask: cpusPerTask, mem: mem, maxParallel: maxParallel, sbatchArgs: sbatchArg,
+                            executable: exe)
     }
 }
 
@@ -97,13 +210,25 @@ struct GridWorkerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "grid-worker", abstract: "Run one stored run (started by `rlhub grid`).", shouldDisplay: false)
     @OptionGroup var storeOptions: StoreOptions
-    @Option(name: .customLong("run"), help: "Run id.") var runID: String
+    @Option(name: .customLong("run"), help: "Run id.") var runID: String?
     @Option(help: "Threads.") var threads: Int = 1
     @Option(help: "Exit when this process (the grid) is gone.") var parent: Int32?
+    @Option(help: "Run the bundle in this folder (a Slurm array task); its run is the folder's name.") var bundle: String?
 
     func run() throws {
         if let parent { Self.exitWithParent(parent) }
         ComputeThreads.set(threads)
+        if let bundle {
+            // The bundle's own store (rollback journal: it may sit on NFS); sealed when finished.
+            let runID = URL(fileURLWithPath: bundle).lastPathComponent
+            let store = try RunStore(directory: bundle, access: .singleWriter)
+            let worker = CellWorker(store: store, workRoot: bundle + "/work")
+            let progress = ProgressLine(total: try CellWorker.config(of: try store.run(runID)).steps, start: 0)
+            try worker.run(runID, threads: threads) { step, metrics in progress.report(step: step, metrics: metrics) }
+            try RunBundle.seal(bundle, run: runID)
+            return
+        }
+        guard let runID else { throw InputError(file: "--run", message: "give --run ID or --bundle DIR") }
         let store = try storeOptions.open()
         let worker = CellWorker(store: store, workRoot: CellWorker.defaultWorkRoot(store: store))
         let progress = ProgressLine(total: try CellWorker.config(of: try store.run(runID)).steps, start: 0)

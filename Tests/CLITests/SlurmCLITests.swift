@@ -1,0 +1,109 @@
+// `rlhub grid --executor slurm` against a real Slurm (scripts/slurm-local.sh up; `make test` does
+// it): the smoke grid gives the local executor's numbers bit for bit, a cancelled task resumes, a
+// killed submitter loses nothing, a second submission while the first is queued is refused.
+// Skipped when SLURM_CONF is unset, unless RLHUB_REQUIRE_SLURM=1 (then that is a failure).
+import Foundation
+import Testing
+
+let slurmConf = ProcessInfo.processInfo.environment["SLURM_CONF"].flatMap { $0.isEmpty ? nil : $0 }
+let slurmRequired = ProcessInfo.processInfo.environment["RLHUB_REQUIRE_SLURM"] == "1"
+
+let smokeSpec: String = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("experiments/smoke.yaml").path
+
+/// Waits until `done` holds (polling), up to `seconds`.
+func waitUntil(_ seconds: Double, _ done: () throws -> Bool) rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try done() { return true }
+        Thread.sleep(forTimeInterval: 0.2)
+    }
+    return false
+}
+
+/// `rlhub grid status SPEC --format csv` rows as [cell: state].
+func slurmStates(spec: String, store: String) throws -> [String: String] {
+    let csv = try rlhub("grid", "status", spec, "--store", store, "--format", "csv").out
+    var out: [String: String] = [:]
+    for line in csv.split(separator: "\n").dropFirst() {
+        let f = line.split(separator: ",", omittingEmptySubsequences: false)
+        if f.count > 1 { out[String(f[0])] = String(f[1]) }
+    }
+    return out
+}
+
+@Suite("Slurm availability")
+struct SlurmAvailabilityTests {
+    @Test func slurmIsUpWhenRequired() {
+        #expect(!(slurmRequired && slurmConf == nil), "RLHUB_REQUIRE_SLURM=1 but SLURM_CONF is unset: run scripts/slurm-local.sh up")
+    }
+}
+
+@Suite("rlhub grid on Slurm", .serialized, .enabled(if: slurmConf != nil))
+struct SlurmCLITests {
+    @Test func smokeGridOnSlurmEqualsLocal() throws {
+        let dir = tempDir()
+        var t0 = Date()
+        let local = try rlhub("grid", smokeSpec, "--store", dir + "/local", "--jobs", "2", "--threads", "1")
+        let localSeconds = Date().timeIntervalSince(t0)
+        #expect(local.status == 0, "\(local.err)")
+        t0 = Date()
+        let slurm = try rlhub("grid", smokeSpec, "--executor", "slurm", "--wait", "--threads", "1", "--store", dir + "/slurm")
+        let slurmSeconds = Date().timeIntervalSince(t0)
+        #expect(slurm.status == 0, "\(slurm.out) \(slurm.err)")
+        print("smoke grid wall time: local --jobs 2 --threads 1 \(String(format: "%.1f", localSeconds)) s, slurm --threads 1 \(String(format: "%.1f", slurmSeconds)) s")
+        let a = try gridResults(store: dir + "/local"), b = try gridResults(store: dir + "/slurm")
+        #expect(a.count == 4)
+        #expect(a == b)
+        // Everything is home: another submission runs nothing; collect finds nothing new.
+        let again = try rlhub("grid", smokeSpec, "--executor", "slurm", "--store", dir + "/slurm")
+        #expect(again.status == 0 && again.out.contains("nothing to run"), "\(again.out) \(again.err)")
+        #expect(try rlhub("grid", "collect", smokeSpec, "--store", dir + "/slurm").out.contains("collected 0 runs"))
+        #expect(try slurmStates(spec: smokeSpec, store: dir + "/slurm").values.allSatisfy { $0 == "finished" })
+    }
+
+    @Test func aCancelledTaskIsReportedAndResumes() throws {
+        let dir = tempDir(), store = dir + "/store"
+        let submit = try rlhub("grid", smokeSpec, "--executor", "slurm", "--only", "grpo/*/seed0", "--threads", "1", "--store", store)
+        #expect(submit.status == 0 && submit.out.contains("submitted Slurm array job"), "\(submit.out) \(submit.err)")
+        // Cancel once the task is past its first checkpoint (step 3).
+        let past = try waitUntil(60) {
+            let csv = try rlhub("grid", "status", smokeSpec, "--store", store, "--format", "csv").out
+            return csv.split(separator: "\n").contains { $0.contains("grpo/add/seed0,running") && ($0.contains(",4/6,") || $0.contains(",5/6,")) }
+        }
+        #expect(past)
+        let cancel = try rlhub("grid", "cancel", smokeSpec, "--store", store)
+        #expect(cancel.out.contains("cancelled"), "\(cancel.out) \(cancel.err)")
+        #expect(try waitUntil(10) { try slurmStates(spec: smokeSpec, store: store)["grpo/add/seed0"] == "cancelled" })
+        let status = try rlhub("grid", "status", smokeSpec, "--store", store, "--format", "csv").out
+        #expect(status.contains(".log"), "\(status)")
+        // Resubmission finishes the cell from its checkpoint.
+        let resumed = try rlhub("grid", smokeSpec, "--executor", "slurm", "--only", "grpo/*/seed0", "--threads", "1", "--wait", "--store", store)
+        #expect(resumed.status == 0, "\(resumed.err)")
+        #expect(try slurmStates(spec: smokeSpec, store: store)["grpo/add/seed0"] == "finished")
+        let reference = dir + "/reference"
+        #expect(try rlhub("grid", smokeSpec, "--only", "grpo/*/seed0", "--threads", "1", "--jobs", "1", "--store", reference).status == 0)
+        #expect(try gridResults(store: store) == (try gridResults(store: reference)))
+    }
+
+    @Test func aKilledSubmitterLosesNothingAndASecondSubmissionIsRefused() throws {
+        let dir = tempDir(), store = dir + "/store"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: rlhubBinary)
+        p.arguments = ["grid", smokeSpec, "--executor", "slurm", "--wait", "--threads", "1", "--max-parallel", "2", "--store", store]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        #expect(waitUntil(30) { FileManager.default.fileExists(atPath: store + "/slurm/submissions.json") })
+        Thread.sleep(forTimeInterval: 1)
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        let second = try rlhub("grid", smokeSpec, "--executor", "slurm", "--threads", "1", "--store", store)
+        #expect(second.status == 2, "\(second.out) \(second.err)")
+        #expect(second.err.contains("Slurm job") && second.err.range(of: #"job \d+_\d"#, options: .regularExpression) != nil, "\(second.err)")
+        let collected = try rlhub("grid", "collect", smokeSpec, "--wait", "--store", store)
+        #expect(collected.status == 0, "\(collected.err)")
+        let finished = try rlhub("runs", "--store", store, "--where", "status = 'finished'", "--format", "csv")
+        #expect(finished.out.split(separator: "\n").count == 5, "\(finished.out)")
+    }
+}
