@@ -48,7 +48,7 @@ build: deps
 ## test: Swift tests (kernels, model, tokenizer, CLI, the Slurm executor against a local Slurm
 ## brought up for the run and down after it, even on failure) and the Python reference checks
 test: test-deps build model
-	@eval "$$(scripts/slurm-local.sh up)" || exit 1; trap 'scripts/slurm-local.sh down' EXIT; \
+	@trap 'scripts/slurm-local.sh down' EXIT; conf=$$(scripts/slurm-local.sh up) || exit 1; eval "$$conf"; \
 	OPENBLAS_CORETYPE=$${OPENBLAS_CORETYPE:-$$($(BIN) doctor --coretype)} RLHUB_REQUIRE_REFERENCE=1 \
 		RLHUB_REQUIRE_SLURM=1 SLURM_CONF=$$SLURM_CONF \
 		$(SWIFT) test -c release --skip-build 2>&1 | awk '!/^(✔|◇) (Test|Suite) / || /Test run with/' ; \
