@@ -4,7 +4,7 @@ import LM
 import Yams
 
 /// Reads spec nodes; every error is an ``InputError`` naming `file`, `line L, column C`.
-struct SpecReader {
+public struct SpecReader {
     let path: String
 
     func error(_ node: Node?, _ message: String) -> InputError {
@@ -62,7 +62,7 @@ struct SpecReader {
     }
 
     /// Levenshtein distance (small strings only).
-    static func editDistance(_ a: String, _ b: String) -> Int {
+    public static func editDistance(_ a: String, _ b: String) -> Int {
         let a = Array(a), b = Array(b)
         var previous = Array(0...b.count)
         for i in 1...max(a.count, 1) where !a.isEmpty {

@@ -13,6 +13,12 @@ public struct CodeVersion: Sendable, Equatable, CustomStringConvertible {
     /// First 12 hex digits of SHA-256 over `git diff HEAD` (empty when clean).
     public var diffHash: String
 
+    public init(commit: String, dirty: Bool, diffHash: String) {
+        self.commit = commit
+        self.dirty = dirty
+        self.diffHash = diffHash
+    }
+
     /// `commit` or `commit+dirty.DIFFHASH`: the string stored and compared.
     public var description: String { dirty ? "\(commit)+dirty.\(diffHash)" : commit }
 

@@ -53,6 +53,11 @@ public final class RunStore: @unchecked Sendable {
         config.label = directory
         config.readonly = access == .readOnly
         let path = directory + "/store.sqlite"
+        // Two processes opening a new store at once would both try to migrate it: the first
+        // open (and migration) of each process is serialised by an advisory lock beside it.
+        let lockFD = access == .readOnly ? -1 : open(directory + "/.open.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        if lockFD >= 0 { flock(lockFD, LOCK_EX) }
+        defer { if lockFD >= 0 { flock(lockFD, LOCK_UN); close(lockFD) } }
         do {
             switch access {
             case .shared: db = try DatabasePool(path: path, configuration: config)
@@ -108,7 +113,8 @@ public final class RunStore: @unchecked Sendable {
     }
 
     /// Runs an IMMEDIATE write transaction (waits for the write lock up to ``busyTimeout``).
-    func write<T>(_ body: (Database) throws -> T) throws -> T {
+    /// The escape hatch for SQL the methods of this class do not cover; keep the schema's rules.
+    public func write<T>(_ body: (Database) throws -> T) throws -> T {
         try db.writeWithoutTransaction { db in
             var result: T?
             try db.inTransaction(.immediate) {
@@ -119,8 +125,8 @@ public final class RunStore: @unchecked Sendable {
         }
     }
 
-    /// Reads from a consistent snapshot.
-    func read<T>(_ body: (Database) throws -> T) throws -> T {
+    /// Reads from a consistent snapshot (any SQL over the schema of ``StoreSchema``).
+    public func read<T>(_ body: (Database) throws -> T) throws -> T {
         try db.read { db in try body(db) }
     }
 

@@ -64,25 +64,34 @@ struct SlurmCLITests {
 
     @Test func aCancelledTaskIsReportedAndResumes() throws {
         let dir = tempDir(), store = dir + "/store"
-        let submit = try rlhub("grid", smokeSpec, "--executor", "slurm", "--only", "grpo/*/seed0", "--threads", "1", "--store", store)
+        // 40 steps instead of 6, so the task is still running when the cancel arrives.
+        let longSpec = dir + "/smoke.yaml"
+        try (try String(contentsOfFile: smokeSpec, encoding: .utf8)).replacingOccurrences(of: "steps: 6", with: "steps: 40")
+            .write(toFile: longSpec, atomically: true, encoding: .utf8)
+        let submit = try rlhub("grid", longSpec, "--executor", "slurm", "--only", "grpo/*/seed0", "--threads", "1", "--store", store)
         #expect(submit.status == 0 && submit.out.contains("submitted Slurm array job"), "\(submit.out) \(submit.err)")
         // Cancel once the task is past its first checkpoint (step 3).
         let past = try waitUntil(60) {
-            let csv = try rlhub("grid", "status", smokeSpec, "--store", store, "--format", "csv").out
-            return csv.split(separator: "\n").contains { $0.contains("grpo/add/seed0,running") && ($0.contains(",4/6,") || $0.contains(",5/6,")) }
+            let csv = try rlhub("grid", "status", longSpec, "--store", store, "--format", "csv").out
+            return csv.split(separator: "\n").contains { line in
+                let f = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+                guard f.count > 3, f[0] == "grpo/add/seed0", f[1] == "running",
+                      let done = Int(f[3].split(separator: "/").first ?? "") else { return false }
+                return done >= 4 && done < 40
+            }
         }
         #expect(past)
-        let cancel = try rlhub("grid", "cancel", smokeSpec, "--store", store)
+        let cancel = try rlhub("grid", "cancel", longSpec, "--store", store)
         #expect(cancel.out.contains("cancelled"), "\(cancel.out) \(cancel.err)")
-        #expect(try waitUntil(10) { try slurmStates(spec: smokeSpec, store: store)["grpo/add/seed0"] == "cancelled" })
-        let status = try rlhub("grid", "status", smokeSpec, "--store", store, "--format", "csv").out
+        #expect(try waitUntil(10) { try slurmStates(spec: longSpec, store: store)["grpo/add/seed0"] == "cancelled" })
+        let status = try rlhub("grid", "status", longSpec, "--store", store, "--format", "csv").out
         #expect(status.contains(".log"), "\(status)")
         // Resubmission finishes the cell from its checkpoint.
-        let resumed = try rlhub("grid", smokeSpec, "--executor", "slurm", "--only", "grpo/*/seed0", "--threads", "1", "--wait", "--store", store)
+        let resumed = try rlhub("grid", longSpec, "--executor", "slurm", "--only", "grpo/*/seed0", "--threads", "1", "--wait", "--store", store)
         #expect(resumed.status == 0, "\(resumed.err)")
-        #expect(try slurmStates(spec: smokeSpec, store: store)["grpo/add/seed0"] == "finished")
+        #expect(try slurmStates(spec: longSpec, store: store)["grpo/add/seed0"] == "finished")
         let reference = dir + "/reference"
-        #expect(try rlhub("grid", smokeSpec, "--only", "grpo/*/seed0", "--threads", "1", "--jobs", "1", "--store", reference).status == 0)
+        #expect(try rlhub("grid", longSpec, "--only", "grpo/*/seed0", "--threads", "1", "--jobs", "1", "--store", reference).status == 0)
         #expect(try gridResults(store: store) == (try gridResults(store: reference)))
     }
 

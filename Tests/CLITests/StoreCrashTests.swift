@@ -41,4 +41,22 @@ struct StoreCrashTests {
             #expect(summary.finalStep == mine.map(\.step).max())
         }
     }
+
+    @Test func writersOpeningANewStoreAtOnceAllSucceed() throws {
+        let dir = tempDir() + "/fresh"
+        let writers = try (0..<4).map { i -> Process in
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: rlhubBinary)
+            p.arguments = ["bench-store-writer", "--store", dir, "--steps", "200", "--steps-per-batch", "10", "--tag", "w\(i)"]
+            p.standardOutput = FileHandle.nullDevice
+            try p.run()
+            return p
+        }
+        for p in writers { p.waitUntilExit() }
+        #expect(writers.allSatisfy { $0.terminationStatus == 0 })
+        let store = try RunStore(directory: dir)
+        let runs = try store.runs()
+        #expect(runs.count == 4)
+        for run in runs { #expect(try store.allMetrics(run: run.id).count == 2000) }
+    }
 }

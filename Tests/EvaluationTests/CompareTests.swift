@@ -2,7 +2,7 @@
 import Foundation
 import LM
 import Testing
-@testable import Evaluation
+import Evaluation
 
 /// A tiny model and an independent copy of its weights.
 private func tinyPair(seed: UInt64 = 1) throws -> (LlamaModel, LlamaModel) {

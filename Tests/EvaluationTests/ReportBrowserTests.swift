@@ -10,7 +10,7 @@
 import Foundation
 import Testing
 
-@testable import Evaluation
+import Evaluation
 
 extension ReportTests {
     @Suite(.serialized) struct Browser {

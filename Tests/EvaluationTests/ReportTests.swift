@@ -3,7 +3,7 @@
 import Foundation
 import Testing
 
-@testable import Evaluation
+import Evaluation
 
 #if canImport(FoundationXML)
 import FoundationXML

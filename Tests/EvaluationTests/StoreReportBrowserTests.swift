@@ -4,7 +4,7 @@
 import Foundation
 import Testing
 
-@testable import Evaluation
+import Evaluation
 
 @Suite(.serialized) struct StoreReportBrowserTests {
     /// `.build/release/rlhub` if built, else `.build/debug/rlhub` (or RLHUB_BIN).

@@ -5,8 +5,8 @@ import Foundation
 import LM
 import Testing
 
-@testable import Evaluation
-@testable import Store
+import Evaluation
+import Store
 
 @Suite struct StoreReportTests {
     static let algorithms = [("grpo", 0.5), ("rloo", 0.6), ("ppo", 0.4)]  // spec order, not sorted

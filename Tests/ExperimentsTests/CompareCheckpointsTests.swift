@@ -3,7 +3,7 @@ import Foundation
 import LM
 import Tasks
 import Testing
-@testable import Experiments
+import Experiments
 
 @Suite struct CompareCheckpointsTests {
     private func tiny(seed: UInt64) throws -> LoadedModel {

@@ -1,7 +1,7 @@
 import Foundation
 import LM
 import Testing
-@testable import Experiments
+import Experiments
 
 let smallSpec = """
     name: small

@@ -178,3 +178,10 @@ func headerFacts(_ path: String) throws -> [HeaderFacts] {
     }
     return out
 }
+
+/// The `S_IFMT` bits of `path` (not following links), or nil when nothing is there.
+func testFileType(_ path: String) -> mode_t? {
+    var st = stat()
+    guard lstat(path, &st) == 0 else { return nil }
+    return st.st_mode & S_IFMT
+}

@@ -4,7 +4,7 @@ import Foundation
 import LM
 import Testing
 
-@testable import Store
+import Store
 
 #if canImport(Glibc)
     import Glibc
@@ -212,7 +212,7 @@ import Testing
         #expect(error?.message.contains(hostile.message) == true, "\(String(describing: error))")
         #expect(error?.description.contains("\n") == false)
         #expect(listing(scratch.path) == ["x.tar.zst"])  // no target, no temporary folder
-        #expect(fileTypeBits("/etc/x") == nil)
+        #expect(testFileType("/etc/x") == nil)
     }
 
     @Test(.timeLimit(.minutes(1)))
@@ -249,12 +249,12 @@ import Testing
                     archive: mutated, into: target, maxTotalBytes: 1 << 20, maxEntries: 64)
                 extracted.append("t\(i)")
                 for (relative, _) in try snapshot(target) {
-                    let type = fileTypeBits(target + "/" + relative)
+                    let type = testFileType(target + "/" + relative)
                     #expect(type == S_IFREG || type == S_IFDIR, "mutation \(i): \(relative)")
                 }
             } catch {
                 refused += 1
-                #expect(fileTypeBits(target) == nil, "mutation \(i) left \(target)")
+                #expect(testFileType(target) == nil, "mutation \(i) left \(target)")
             }
         }
         #expect(listing(out) == extracted.sorted())
@@ -310,7 +310,7 @@ import Testing
             #expect(throws: InputError.self) {
                 try store.extract(sha256: sha, into: scratch.sub("out"))
             }
-            #expect(fileTypeBits(scratch.sub("out")) == nil)
+            #expect(testFileType(scratch.sub("out")) == nil)
         }
         #expect(try store.putFolder(scratch.sub("src")).sha256 == sha)
         #expect(try store.verifiedPath(sha256: sha) == path)

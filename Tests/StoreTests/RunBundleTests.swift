@@ -4,7 +4,7 @@ import Foundation
 import GRDB
 import LM
 import Testing
-@testable import Store
+import Store
 
 @Suite("Run bundles")
 struct RunBundleTests {

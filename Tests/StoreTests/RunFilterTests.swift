@@ -4,7 +4,7 @@ import Foundation
 import GRDB
 import LM
 import Testing
-@testable import Store
+import Store
 
 /// Twelve runs over two experiments, with summaries, scores, tags, releases and config JSON.
 ///

@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import LM
 import Testing
-@testable import Store
+import Store
 
 func temporaryFolder(_ name: String) -> String {
     let path = NSTemporaryDirectory() + "rlhub-store-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import Testing
-@testable import Store
+import Store
 
 @Suite struct StoreSchemaTests {
     @Test func migratesAnEmptyDatabaseAndFreezesReleasedRuns() throws {

@@ -2,7 +2,7 @@
 // `charts/*.svg` files beside it; every number of the HTML page is in a table.
 
 /// Renders a ``ReportDocument`` as GitHub-flavoured Markdown.
-enum MarkdownReport {
+public enum MarkdownReport {
     static func render(_ doc: ReportDocument) -> String {
         let data = doc.data
         var md = "# \(escape(data.title))\n\n"
@@ -107,7 +107,7 @@ enum MarkdownReport {
 
     /// Text safe in a Markdown paragraph or table cell: Markdown punctuation is backslash-escaped,
     /// `<` and `&` become entities (GitHub renders raw HTML), newlines become spaces.
-    static func escape(_ text: String) -> String {
+    public static func escape(_ text: String) -> String {
         var out = ""
         for ch in text {
             switch ch {

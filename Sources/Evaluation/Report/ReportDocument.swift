@@ -121,26 +121,26 @@ struct ReportDocument {
 }
 
 /// The explanatory text of each section, shared by the HTML and Markdown renderings.
-enum Notes {
-    static let aggregates = "Bars span the confidence interval and the dark tick marks the point "
+public enum Notes {
+    public static let aggregates = "Bars span the confidence interval and the dark tick marks the point "
         + "estimate. IQM is the mean of the middle 50% of runs (robust to outliers); the "
         + "optimality gap is how far runs fall short of the target score (lower is better)."
-    static let curves = "Mean over runs at each step; the shaded band is the confidence interval."
-    static let profile = "For each threshold τ, the fraction of runs whose score exceeds τ. A curve "
+    public static let curves = "Mean over runs at each step; the shaded band is the confidence interval."
+    public static let profile = "For each threshold τ, the fraction of runs whose score exceeds τ. A curve "
         + "that lies above another everywhere dominates it stochastically."
-    static let improvement = "Each cell is the probability that a run of the row algorithm X "
+    public static let improvement = "Each cell is the probability that a run of the row algorithm X "
         + "scores higher than a run of the column algorithm Y, with its interval underneath. "
         + "0.5 means no difference."
-    static let finalScores = "Final score per algorithm and task: mean over n runs with its "
+    public static let finalScores = "Final score per algorithm and task: mean over n runs with its "
         + "confidence interval."
-    static let provenance = "Every run the report is computed from, with the hash of its resolved "
+    public static let provenance = "Every run the report is computed from, with the hash of its resolved "
         + "config (first 12 characters) and the code version that ran it."
 
-    static let noAggregates = "No aggregate metrics in this selection."
-    static let noCurves = "No learning curves in this selection."
-    static let noPoints = "No points recorded for this task."
-    static let noProfile = "No performance profile in this selection."
-    static let noImprovement = "No probability-of-improvement matrix in this selection."
-    static let noFinalScores = "No final scores in this selection."
-    static let noProvenance = "No runs in this selection."
+    public static let noAggregates = "No aggregate metrics in this selection."
+    public static let noCurves = "No learning curves in this selection."
+    public static let noPoints = "No points recorded for this task."
+    public static let noProfile = "No performance profile in this selection."
+    public static let noImprovement = "No probability-of-improvement matrix in this selection."
+    public static let noFinalScores = "No final scores in this selection."
+    public static let noProvenance = "No runs in this selection."
 }

@@ -2,13 +2,13 @@
 // `..`, not empty, inside the target. Our own check, not libarchive's "secure" extraction flags.
 
 /// Validation and normalisation of the path of an entry read from an archive.
-enum EntryPath {
+public enum EntryPath {
     /// The entry's path as components below the target folder, or why it is refused.
     ///
     /// `a//b/./c/` becomes `a/b/c`; `/x`, `a/../../x`, `a/../b`, ``, `.` and names with a NUL or
     /// an invalid UTF-8 byte are refused. The result has no `.`, `..` or empty component, so
     /// `target + "/" + result` cannot leave `target` lexically.
-    static func normalise(_ name: String) -> Result<String, Refusal> {
+    public static func normalise(_ name: String) -> Result<String, Refusal> {
         if name.isEmpty { return .failure(.empty) }
         if name.hasPrefix("/") { return .failure(.absolute) }
         var kept: [Substring] = []
@@ -31,7 +31,7 @@ enum EntryPath {
     }
 
     /// Why an entry name is refused; `message` is the text of the ``InputError``.
-    enum Refusal: Error, Equatable {
+    public enum Refusal: Error, Equatable, Sendable {
         case empty, absolute, escapes, parentComponent
 
         var message: String {

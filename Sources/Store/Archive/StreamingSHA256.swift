@@ -4,9 +4,9 @@ import Foundation
 import LM
 
 /// Incremental SHA-256 over a file, so a 1 GB checkpoint is hashed in constant memory.
-enum StreamingSHA256 {
+public enum StreamingSHA256 {
     /// The lowercase hex SHA-256 and the size of the file at `path`.
-    static func hash(file path: String) throws(InputError) -> (sha256: String, bytes: Int64) {
+    public static func hash(file path: String) throws(InputError) -> (sha256: String, bytes: Int64) {
         try copy(file: path, to: nil)
     }
 
@@ -38,7 +38,7 @@ enum StreamingSHA256 {
     }
 
     /// Lowercase hex of a digest.
-    static func hex<Bytes: Sequence>(_ digest: Bytes) -> String where Bytes.Element == UInt8 {
+    public static func hex<Bytes: Sequence>(_ digest: Bytes) -> String where Bytes.Element == UInt8 {
         let digits = Array("0123456789abcdef".utf8)
         var out: [UInt8] = []
         for byte in digest {
