@@ -1,6 +1,7 @@
 // rlhub — the root command and the mapping of errors to exit codes.
 import Algorithms
 import ArgumentParser
+import Experiments
 import Foundation
 import LM
 import Tensor
@@ -33,6 +34,9 @@ struct RLHub: ParsableCommand {
         } catch let error as RunFailure {
             FileHandle.standardError.write(Data("rlhub: \(error.message)\n".utf8))
             Foundation.exit(1)
+        } catch let error as RunFailureText {
+            FileHandle.standardError.write(Data("rlhub: \(error.message)\n".utf8))
+            Foundation.exit(1)
         } catch {
             let code = exitCode(for: error)
             if code == .success || error is ExitCode || error is CleanExit {
@@ -47,7 +51,8 @@ struct RLHub: ParsableCommand {
     }
 }
 
-/// A run or check that failed (exit status 1), as opposed to bad input (2).
+/// A run or check that failed (exit status 1), as opposed to bad input (2). (Library code throws
+/// `Experiments.RunFailureText` for the same meaning.)
 struct RunFailure: Error {
     var message: String
 }
