@@ -223,7 +223,7 @@ struct GridWorkerCommand: ParsableCommand {
             let runID = URL(fileURLWithPath: bundle).lastPathComponent
             let store = try RunStore(directory: bundle, access: .singleWriter)
             let worker = CellWorker(store: store, workRoot: bundle + "/work")
-            let progress = ProgressLine(total: try CellWorker.config(of: try store.run(runID)).steps, start: 0)
+            let progress = ProgressLine(total: try CellWorker.config(of: try store.run(runID)).steps)
             try worker.run(runID, threads: threads) { step, metrics in progress.report(step: step, metrics: metrics) }
             try RunBundle.seal(bundle, run: runID)
             return
@@ -231,7 +231,7 @@ struct GridWorkerCommand: ParsableCommand {
         guard let runID else { throw InputError(file: "--run", message: "give --run ID or --bundle DIR") }
         let store = try storeOptions.open()
         let worker = CellWorker(store: store, workRoot: CellWorker.defaultWorkRoot(store: store))
-        let progress = ProgressLine(total: try CellWorker.config(of: try store.run(runID)).steps, start: 0)
+        let progress = ProgressLine(total: try CellWorker.config(of: try store.run(runID)).steps)
         try worker.run(runID, threads: threads) { step, metrics in progress.report(step: step, metrics: metrics) }
     }
 

@@ -130,16 +130,23 @@ struct TrainCommand: ParsableCommand {
 /// otherwise (logs, CI).
 final class ProgressLine {
     let total: Int
-    let start: Int
-    let began = Date()
+    /// The step before the first timed one; nil = the step before the first report (a resumed
+    /// worker learns where it starts only then).
+    var start: Int?
+    var began = Date()
     let tty = isatty(STDERR_FILENO) == 1
 
-    init(total: Int, start: Int) {
+    init(total: Int, start: Int? = nil) {
         self.total = total
         self.start = start
     }
 
     func report(step: Int, metrics: [String: Double]) {
+        if start == nil {
+            start = max(0, step - 1)
+            began = Date()
+        }
+        let start = self.start ?? 0
         var parts = ["step \(step)/\(total)"]
         if let r = metrics["reward/mean"] { parts.append(String(format: "reward %.3f", r)) }
         if let a = metrics["accuracy"] { parts.append(String(format: "acc %.3f", a)) }
