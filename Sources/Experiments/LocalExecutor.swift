@@ -201,7 +201,8 @@ public final class LocalExecutor {
             configHash: cell.configHash, groupHash: cell.groupHash, threads: options.threads)
     }
 
-    static func duration(_ s: TimeInterval) -> String {
+    /// `42s`, `3m07s`-style durations for progress lines (`rlhub train` uses it too).
+    public static func duration(_ s: TimeInterval) -> String {
         let t = Int(s.rounded())
         return t >= 3600 ? "\(t / 3600)h\(t % 3600 / 60)m" : t >= 60 ? "\(t / 60)m\(t % 60)s" : "\(t)s"
     }

@@ -31,7 +31,7 @@ public enum RunVerifier {
     /// also compares the final checkpoint's archive hash.
     public static func verify(store: RunStore, run id: String, steps: Int? = nil, scratch: String) throws -> VerifyResult {
         let record = try store.run(id)
-        var config = try CellWorker.config(of: record)
+        let config = try CellWorker.config(of: record)
         let full = steps == nil || steps! >= config.steps
         let horizon = min(steps ?? config.steps, config.steps)
         guard record.stepsDone >= horizon else {
@@ -40,19 +40,11 @@ public enum RunVerifier {
         ComputeThreads.set(record.threads)
         let loaded = try ModelLoader.load(try ModelResolver(store: store).resolve(config.model), seed: UInt64(config.algorithm.seed))
         let sink = MemoryMetricSink()
-        let originalSteps = config.steps
-        // Stopping early must not change what the first steps compute: only the loop bound
-        // changes; the evaluation/checkpoint schedule of the original steps is kept.
         let trainer = try RLTrainer(config: config, loaded: loaded, sink: sink)
         var recomputed: [Int: [String: Double]] = [:]
-        if trainer.step == 0 { for (k, v) in try trainer.evaluate() { recomputed[0, default: [:]][k] = v } }
-        while trainer.step < horizon {
-            var m = try trainer.runStep()
-            let s = trainer.step
-            if s == originalSteps || (config.evalEvery > 0 && s % config.evalEvery == 0) { m.merge(try trainer.evaluate()) { $1 } }
-            recomputed[s, default: [:]].merge(m) { $1 }
+        try trainer.train(checkpointRoot: nil, stopAfter: horizon) { step, metrics in
+            recomputed[step, default: [:]].merge(metrics) { $1 }
         }
-        config.steps = originalSteps
         var stored: [Int: [String: Double?]] = [:]
         for p in try store.allMetrics(run: record.id) where p.step <= horizon { stored[p.step, default: [:]][p.name] = p.value }
         var result = VerifyResult(run: record.id, steps: horizon, pointsCompared: 0)

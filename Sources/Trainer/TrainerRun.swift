@@ -54,16 +54,18 @@ extension RLTrainer {
     /// - Parameters:
     ///   - checkpointRoot: folder for `step-N` checkpoints (nil = none).
     ///   - onCheckpoint: called with (step, folder) after each checkpoint is written (and metrics flushed).
+    ///   - stopAfter: stop after this step (`rlhub verify` of the first K steps); the evaluation
+    ///     and checkpoint schedule stays that of the whole run.
     ///   - report: called after each step with its metrics.
     public func train(
-        checkpointRoot: String?, onCheckpoint: ((Int, String) throws -> Void)? = nil,
+        checkpointRoot: String?, stopAfter: Int? = nil, onCheckpoint: ((Int, String) throws -> Void)? = nil,
         report: (Int, [String: Double]) -> Void
     ) throws {
         if state.step == 0 {
             report(0, try evaluate())
             try sink.flush()
         }
-        while state.step < config.steps {
+        while state.step < min(config.steps, stopAfter ?? config.steps) {
             let metrics = try runStep()
             let s = state.step
             var all = metrics

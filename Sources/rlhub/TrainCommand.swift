@@ -1,6 +1,7 @@
 // rlhub train — one training run: an algorithm preset on a task from a model.
 import Algorithms
 import ArgumentParser
+import Experiments
 import Foundation
 import Generator
 import LM
@@ -156,16 +157,11 @@ final class ProgressLine {
         if done > 0 {
             let per = Date().timeIntervalSince(began) / Double(done)
             parts.append(String(format: "%.2f s/step", per))
-            parts.append("ETA " + Self.duration(per * Double(total - step)))
+            parts.append("ETA " + LocalExecutor.duration(per * Double(total - step)))
         }
         let line = parts.joined(separator: " · ")
         FileHandle.standardError.write(Data((tty ? "\r\u{1B}[2K" + line : line + "\n").utf8))
     }
 
     func finish() { if tty { FileHandle.standardError.write(Data("\n".utf8)) } }
-
-    static func duration(_ s: Double) -> String {
-        let t = Int(s.rounded())
-        return t >= 3600 ? "\(t / 3600)h\(t % 3600 / 60)m" : t >= 60 ? "\(t / 60)m\(t % 60)s" : "\(t)s"
-    }
 }
