@@ -1,6 +1,6 @@
 // swift-tools-version: 6.0
 // rlhub — reinforcement learning for language models, with a reproducible baselines hub.
-// Layers (arrows point down only): rlhub CLI → Experiments → Evaluation → Store, Trainer → … → LM
+// Layers (arrows point down only): rlhub CLI → Hub, HubServer, Experiments → Evaluation → Store, Trainer → … → LM
 // → Tensor → COpenBLAS. See ARCHITECTURE.md.
 import PackageDescription
 
@@ -20,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.20.0"),
     ],
     targets: [
         .systemLibrary(
@@ -29,11 +31,12 @@ let package = Package(
         .target(name: "Tensor", dependencies: ["COpenBLAS"], swiftSettings: numericFlags),
         .target(name: "LM", dependencies: ["Tensor"], swiftSettings: numericFlags),
         .target(name: "Tasks", dependencies: ["LM"]),
-        .target(name: "Algorithms"),
+        // "RLAlgorithms": swift-algorithms (under Hummingbird) already has a module named Algorithms.
+        .target(name: "RLAlgorithms", path: "Sources/Algorithms"),
         .target(
             name: "Trainer",
             dependencies: [
-                "LM", "Tensor", "Tasks", "Generator", "Algorithms",
+                "LM", "Tensor", "Tasks", "Generator", "RLAlgorithms",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: numericFlags),
@@ -50,29 +53,38 @@ let package = Package(
         .target(
             name: "Experiments",
             dependencies: [
-                "LM", "Tasks", "Generator", "Algorithms", "Trainer", "Store", "Evaluation",
+                "LM", "Tasks", "Generator", "RLAlgorithms", "Trainer", "Store", "Evaluation",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
+            ]),
+        .target(
+            name: "Hub",
+            dependencies: [
+                "LM", "Store", "Evaluation",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ]),
         .target(name: "Benchmarks", dependencies: ["LM", "Tensor", "Generator", "Store"], path: "Benchmarks"),
         .executableTarget(
             name: "rlhub",
             dependencies: [
-                "LM", "Tensor", "Tasks", "Generator", "Algorithms", "Trainer", "Benchmarks",
-                "Store", "Experiments", "Evaluation",
+                "LM", "Tensor", "Tasks", "Generator", "RLAlgorithms", "Trainer", "Benchmarks",
+                "Store", "Experiments", "Evaluation", "Hub",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "LMTests", dependencies: ["LM", "Tensor", "Generator"]),
         .testTarget(name: "TasksTests", dependencies: ["Tasks", "LM"]),
-        .testTarget(name: "AlgorithmsTests", dependencies: ["Algorithms"]),
-        .testTarget(name: "TrainerTests", dependencies: ["Trainer", "Algorithms", "Tasks", "Generator", "LM", "Tensor"]),
+        .testTarget(name: "AlgorithmsTests", dependencies: ["RLAlgorithms"]),
+        .testTarget(name: "TrainerTests", dependencies: ["Trainer", "RLAlgorithms", "Tasks", "Generator", "LM", "Tensor"]),
         .testTarget(name: "GeneratorTests", dependencies: ["Generator", "LM", "Tensor", "Tasks"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "LM"]),
         .testTarget(
-            name: "ExperimentsTests", dependencies: ["Experiments", "Store", "Trainer", "LM", "Tasks", "Algorithms"]),
+            name: "ExperimentsTests", dependencies: ["Experiments", "Store", "Trainer", "LM", "Tasks", "RLAlgorithms"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Store", "Tensor", "LM"]),
+        .testTarget(name: "HubTests", dependencies: ["Hub", "Store", "LM"]),
         .testTarget(name: "CLITests", dependencies: ["LM", "Tensor", "Store"]),
     ],
     swiftLanguageModes: [.v6]

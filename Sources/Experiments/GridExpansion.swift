@@ -1,6 +1,6 @@
 // rlhub — a spec expands into cells: one resolved training config per (algorithm, task, seed),
 // plus the warm-up runs they start from.
-import Algorithms
+import RLAlgorithms
 import Crypto
 import Foundation
 import LM

@@ -1,5 +1,6 @@
-// rlhub — model references that point into the store: `run:ID[@STEP]`, `sha256:HEX`, and the
-// runner's `cell:CONFIGHASH` (the final checkpoint of the finished run with that config).
+// rlhub — model references that point into the store: `run:ID[@STEP]`, `sha256:HEX`,
+// `hub:RELEASE/RUN[@STEP]` (a run of a pulled release), and the runner's `cell:CONFIGHASH` (the
+// final checkpoint of the finished run with that config).
 import Foundation
 import LM
 import Store
@@ -33,6 +34,9 @@ public struct ModelResolver {
             let run = try store.run(parts.first ?? "")
             return try checkpointFolder(run: run.id, step: step, ref: ref)
         }
+        if ref.hasPrefix("hub:") {
+            return try hubCheckpoint(ref)
+        }
         if ref.hasPrefix("sha256:") {
             return try extracted(sha256: String(ref.dropFirst(7)), ref: ref)
         }
@@ -41,6 +45,41 @@ public struct ModelResolver {
             return try extracted(sha256: sha, ref: ref)
         }
         return ref
+    }
+
+    /// `hub:RELEASE/RUN[@STEP]`: a run of a release in this store (pulled, or made here), at its
+    /// last checkpoint or at STEP.
+    func hubCheckpoint(_ ref: String) throws -> String {
+        let body = ref.dropFirst(4)
+        let parts = body.split(separator: "/", maxSplits: 1).map(String.init)
+        guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+            throw InputError(file: ref, message: "expected hub:RELEASE/RUN or hub:RELEASE/RUN@STEP")
+        }
+        let runAndStep = parts[1].split(separator: "@", maxSplits: 1).map(String.init)
+        var step: Int? = nil
+        if runAndStep.count == 2 {
+            guard let s = Int(runAndStep[1]), s >= 0 else { throw InputError(file: ref, message: "expected hub:RELEASE/RUN@STEP with a step number") }
+            step = s
+        }
+        let release: ReleaseRecord
+        do { release = try store.release(parts[0]) } catch {
+            throw InputError(file: ref, message: "no release '\(parts[0])' in the store (pull it first: rlhub pull SOURCE --release \(parts[0]))")
+        }
+        let wanted = runAndStep[0]
+        let matches = release.runs.filter { $0 == wanted || (wanted.count >= 4 && $0.hasPrefix(wanted)) }
+        guard matches.count == 1 else {
+            throw InputError(file: ref, message: matches.isEmpty ? "no run '\(wanted)' in release \(release.name)" : "'\(wanted)' is ambiguous in release \(release.name)")
+        }
+        let checkpoints = try store.checkpoints(run: matches[0])
+        guard let chosen = step.map({ s in checkpoints.first { $0.step == s } }) ?? checkpoints.last else {
+            let have = checkpoints.map { String($0.step) }.joined(separator: ", ")
+            throw InputError(file: ref, message: step == nil ? "the run has no checkpoint" : "no checkpoint at that step (have: \(have))")
+        }
+        guard try store.blobs.contains(sha256: chosen.sha256) else {
+            let from = release.source ?? "SOURCE"
+            throw InputError(file: ref, message: "checkpoint \(chosen.sha256.prefix(16))… was not pulled; run `rlhub pull \(from) --release \(release.name) --run \(matches[0])`")
+        }
+        return try extracted(sha256: chosen.sha256, ref: ref)
     }
 
     func checkpointFolder(run: String, step: Int?, ref: String) throws -> String {

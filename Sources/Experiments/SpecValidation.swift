@@ -1,5 +1,5 @@
 // rlhub — semantic checks of a spec: preset names, task specs and config keys, with positions.
-import Algorithms
+import RLAlgorithms
 import Foundation
 import LM
 import Tasks

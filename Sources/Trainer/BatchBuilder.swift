@@ -3,7 +3,7 @@
 //
 // Row i's response starts at its prompt length P_i; response column t is absolute position
 // P_i + t, whose log-prob comes from the logits at position P_i + t − 1 (algorithms.md §0).
-import Algorithms
+import RLAlgorithms
 import Foundation
 import Generator
 import LM

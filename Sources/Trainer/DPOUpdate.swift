@@ -5,7 +5,7 @@
 // LP = Σ_t m·lp under the policy and the frozen reference (the starting model):
 //   L = mean over pairs of ℓ(β·[(LP_w − LP_w^ref) − (LP_l − LP_l^ref)])
 // and ∂L/∂lp[i,t] = m[i,t]·∂L/∂LP_i, which the model's backward takes per token.
-import Algorithms
+import RLAlgorithms
 import Foundation
 import Generator
 import LM

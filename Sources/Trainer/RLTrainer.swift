@@ -10,7 +10,7 @@
 //   5. for each epoch and mini-batch: zero gradients, forward + objective + backward per
 //      micro-batch with the mini-batch's global normalisers, clip, AdamW (skipped when the
 //      mini-batch has no loss tokens).
-import Algorithms
+import RLAlgorithms
 import Foundation
 import Generator
 import LM

@@ -3,7 +3,7 @@
 //
 // Problems are drawn by a counter-based shuffle keyed by (seed, dataOrder, cursor): the data
 // order of a run is a function of its seed, and resuming only needs the cursor.
-import Algorithms
+import RLAlgorithms
 import Foundation
 import Generator
 import LM

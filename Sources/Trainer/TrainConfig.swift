@@ -1,7 +1,7 @@
 // rlhub — one training run's resolved configuration: the algorithm's hyper-parameters plus the
 // run-level settings (task, model, budgets, schedules). Printed resolved at the start of a run
 // and hashed (canonical JSON, SHA-256) to identify it.
-import Algorithms
+import RLAlgorithms
 import Crypto
 import Foundation
 import LM

@@ -1,5 +1,5 @@
 // rlhub — around the steps: held-out evaluation, checkpoints on a schedule, exact resume.
-import Algorithms
+import RLAlgorithms
 import Foundation
 import Generator
 import LM

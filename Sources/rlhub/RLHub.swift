@@ -1,5 +1,5 @@
 // rlhub — the root command and the mapping of errors to exit codes.
-import Algorithms
+import RLAlgorithms
 import ArgumentParser
 import Experiments
 import Foundation
@@ -17,7 +17,7 @@ struct RLHub: ParsableCommand {
             TokenizeCommand.self, GenerateCommand.self, ExportCommand.self, EvalCommand.self, CompareCommand.self, TrainCommand.self,
             GridCommand.self, GridWorkerCommand.self, VerifyCommand.self, RunsCommand.self, ShowCommand.self,
             CurveCommand.self, ScoresCommand.self, CheckpointsCommand.self, TagCommand.self, ReleaseCommand.self, BenchStoreWriterCommand.self,
-            StatsCommand.self, ReportCommand.self,
+            StatsCommand.self, ReportCommand.self, PublishCommand.self, PullCommand.self,
         ])
 
     /// Parses and runs, printing errors on one line with the documented exit codes.

@@ -1,5 +1,5 @@
 // rlhub train — one training run: an algorithm preset on a task from a model.
-import Algorithms
+import RLAlgorithms
 import ArgumentParser
 import Experiments
 import Foundation

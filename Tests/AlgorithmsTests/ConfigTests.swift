@@ -1,6 +1,6 @@
 // AlgorithmConfig: validation messages, `--set` parsing, presets, JSON round trip, help text
 // (algorithms.md §9, §12; style.md item 7).
-import Algorithms
+import RLAlgorithms
 import Foundation
 import Testing
 

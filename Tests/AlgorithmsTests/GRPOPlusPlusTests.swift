@@ -1,6 +1,6 @@
 // DAPO tricks: soft overlong punishment, overlong filtering and dynamic sampling (algorithms.md
 // §7, §13.10, §14 items 12, 13).
-import Algorithms
+import RLAlgorithms
 import Foundation
 import Testing
 

@@ -1,5 +1,5 @@
 // KL estimators and the entropy bonus against algorithms.md §13.4, §13.8 and §14 items 5, 10.
-import Algorithms
+import RLAlgorithms
 import Foundation
 import Testing
 

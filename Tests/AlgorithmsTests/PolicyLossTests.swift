@@ -1,5 +1,5 @@
 // Policy objective against algorithms.md §13.3, §13.5, §13.6, §13.10 and §14 items 3, 4, 6, 7, 14, 15.
-import Algorithms
+import RLAlgorithms
 import Foundation
 import Testing
 

@@ -1,6 +1,6 @@
 // Shared fixtures and helpers for the Algorithms tests: the §13.1 batch of algorithms.md, a
 // max-abs-diff comparison, central finite differences, and a seeded generator.
-import Algorithms
+import RLAlgorithms
 import Foundation
 import Testing
 

@@ -1,5 +1,5 @@
 // Value loss, DPO family and SFT against algorithms.md §13.7, §13.9 and §14 items 9, 11.
-import Algorithms
+import RLAlgorithms
 import Foundation
 import Testing
 

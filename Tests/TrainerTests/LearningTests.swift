@@ -1,6 +1,6 @@
 // Learning, end to end (issue: "tiny warm-started with SFT on add:digits=2 then trained with
 // grpo reaches ≥ 25 points more held-out accuracy than its start within 10 minutes").
-import Algorithms
+import RLAlgorithms
 import Foundation
 import Generator
 import LM

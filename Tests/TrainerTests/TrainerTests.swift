@@ -1,6 +1,6 @@
 // The training loop: every preset runs and reports finite metrics, resume is bit-exact, empty
 // batches skip the update, bad configurations are one-line errors.
-import Algorithms
+import RLAlgorithms
 import Foundation
 import Generator
 import LM

@@ -1,6 +1,6 @@
 // The PPO critic path in isolation: value head + trunk fit sample-dependent returns on a fixed
 // batch, so its gradients (head and ∂L/∂hidden into the trunk) are right.
-import Algorithms
+import RLAlgorithms
 import Foundation
 import LM
 import Tensor
