@@ -36,10 +36,10 @@ build-bin: deps
 	$(SWIFT) build -c release --product rlhub 2>&1 | grep -vE "^\[[0-9]+/[0-9]+\] (Compiling|Write|Emitting)" ; exit $${PIPESTATUS[0]}
 
 ## baseline: run experiments/baseline.yaml into .rlhub/ (cells already stored are skipped), then
-## write its report to reports/baseline/
+## write its report to reports/baseline-local/ (reports/baseline/ is the published release's)
 baseline: build-bin
 	$(BIN) grid experiments/baseline.yaml
-	$(BIN) report experiments/baseline.yaml --out reports/baseline
+	$(BIN) report experiments/baseline.yaml --out reports/baseline-local
 
 ## build: release build of the rlhub binary and the test bundles
 build: deps

@@ -1,0 +1,85 @@
+// The published release in the repository (`baselines/`, hub layout): pulled into a fresh store it
+// regenerates `reports/baseline/` byte for byte, and its checkpoints are model REFs (`hub:…`) that
+// `eval` and `compare` accept.
+import Foundation
+import Testing
+
+@Suite("rlhub pull baselines/", .serialized)
+struct BaselinesHubCLITests {
+    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+    static let hub = repo + "/baselines"
+
+    /// The runs of the published index with a published checkpoint, and those without one.
+    static func runs() throws -> (published: [(id: String, algo: String, task: String)], unpublished: [String]) {
+        let data = try Data(contentsOf: URL(fileURLWithPath: hub + "/index.json"))
+        let index = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let release = try #require((index["releases"] as? [[String: Any]])?.first { $0["name"] as? String == "baselines-v1" })
+        var published: [(String, String, String)] = [], unpublished: [String] = []
+        for run in release["runs"] as? [[String: Any]] ?? [] {
+            let checkpoints = run["checkpoints"] as? [[String: Any]] ?? []
+            if checkpoints.contains(where: { $0["url"] is String }) {
+                published.append((run["id"] as! String, run["algo"] as! String, run["task"] as! String))
+            } else {
+                unpublished.append(run["id"] as! String)
+            }
+        }
+        return (published, unpublished)
+    }
+
+    @Test func aPullRegeneratesTheCommittedReportByteForByte() throws {
+        let root = tempDir()
+        let store = root + "/store"
+        let pull = try rlhub("pull", Self.hub, "--store", store)
+        try #require(pull.status == 0, "pull: \(pull.err)")
+        #expect(pull.out.contains("pulled baselines-v1"))
+        let again = try rlhub("pull", Self.hub, "--store", store, "--format", "json")
+        #expect(again.status == 0)
+        #expect(again.out.contains("\"bytes_downloaded\" : 0") || again.out.contains("\"bytes_downloaded\":0"))
+
+        let out = root + "/report"
+        let report = try rlhub("report", "baseline", "--store", store, "--out", out)
+        try #require(report.status == 0, "report: \(report.err)")
+        let expected = try ReportCLITests.contents(Self.repo + "/reports/baseline")
+        let got = try ReportCLITests.contents(out)
+        #expect(!expected.isEmpty)
+        #expect(got.keys.sorted() == expected.keys.sorted())
+        for (name, bytes) in expected { #expect(got[name] == bytes, "\(name) differs from reports/baseline/\(name)") }
+
+        let runs = try rlhub("runs", "--store", store, "--where", "release = 'baselines-v1'", "--format", "csv")
+        #expect(runs.status == 0)
+        #expect(runs.out.split(separator: "\n").count == 37)  // header + 36 runs
+    }
+
+    @Test func pulledCheckpointsAreModelReferences() throws {
+        let root = tempDir()
+        let store = root + "/store"
+        let (published, unpublished) = try Self.runs()
+        let rl = published.filter { $0.algo != "sft" && $0.task.hasPrefix("add") }
+        try #require(rl.count >= 2 && !unpublished.isEmpty)
+        let pull = try rlhub("pull", Self.hub, "--store", store, "--run", rl[0].id)
+        try #require(pull.status == 0, "pull: \(pull.err)")
+        #expect(pull.out.contains("1 checkpoints added"))
+
+        let eval = try rlhub("eval", "--model", "hub:baselines-v1/\(rl[0].id)", "--task", "add:digits=1", "--episodes", "10",
+                             "--store", store, "--json")
+        #expect(eval.status == 0, "eval: \(eval.err)")
+        #expect(eval.out.contains("\"accuracy\""))
+
+        // Not pulled yet: a one-line error that says how to get it.
+        let missing = try rlhub("eval", "--model", "hub:baselines-v1/\(rl[1].id)", "--task", "add:digits=1", "--store", store)
+        expectBadInput(missing, ["hub:baselines-v1/\(rl[1].id)", "was not pulled", "rlhub pull"])
+        let unpublishedRun = try rlhub("pull", Self.hub, "--store", store, "--run", unpublished[0])
+        expectBadInput(unpublishedRun, ["were not published"])
+
+        let second = try rlhub("pull", Self.hub, "--store", store, "--run", rl[1].id)
+        try #require(second.status == 0, "pull: \(second.err)")
+        let compare = try rlhub("compare", "hub:baselines-v1/\(rl[0].id)", "hub:baselines-v1/\(rl[1].id)", "--task", "add:digits=1",
+                                "--episodes", "20", "--store", store)
+        #expect(compare.status == 0, "compare: \(compare.err)")
+        #expect(compare.out.contains("P(A > B)") || compare.out.contains("P(A>B)"), "\(compare.out)")
+
+        let badRef = try rlhub("eval", "--model", "hub:baselines-v1", "--task", "add:digits=1", "--store", store)
+        expectBadInput(badRef, ["hub:baselines-v1", "expected hub:RELEASE/RUN"])
+    }
+}
