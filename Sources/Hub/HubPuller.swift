@@ -168,7 +168,7 @@ public struct HubPuller: Sendable {
         guard lockFD >= 0 else { throw InputError(file: cacheRoot, message: "cannot create a lock file: \(String(cString: strerror(errno)))") }
         defer { close(lockFD) }
         // Another process may be fetching the same file into this store: wait for it.
-        while flock(lockFD, LOCK_EX) != 0 where errno == EINTR {}
+        while flock(lockFD, LOCK_EX) != 0 && errno == EINTR {}
         defer { flock(lockFD, LOCK_UN) }
         if FileManager.default.fileExists(atPath: done), (try? StreamingSHA256.hash(file: done))?.sha256 == file.sha256 {
             return (done, 0)

@@ -113,7 +113,7 @@ public struct HubPusher: Sendable {
     func put(path: String, release: String, body: HTTPClientRequest.Body) async throws -> (Int, String) {
         var request = HTTPClientRequest(url: "\(server)/api/push/\(release)/\(path)")
         request.method = .PUT
-        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        if !token.isEmpty { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         request.body = body
         do {
             let response = try await HTTPClient.shared.execute(request, timeout: timeout)
@@ -147,7 +147,7 @@ struct FileChunks: AsyncSequence, Sendable {
             var buffer = ByteBuffer()
             buffer.reserveCapacity(1 << 20)
             let n = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 1 << 20) { pointer in
-                max(0, read(fd, pointer.baseAddress, 1 << 20))
+                Swift.max(0, read(fd, pointer.baseAddress, 1 << 20))
             }
             if n == 0 { close(fd); return nil }
             return buffer

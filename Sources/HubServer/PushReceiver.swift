@@ -102,7 +102,6 @@ struct PushReceiverMiddleware<Context: RequestContext>: RouterMiddleware {
             unlink(temp)
             throw InputError(file: path, message: "cannot stage the upload: \(String(cString: strerror(errno)))")
         }
-        struct Staged: Encodable { var path: String; var bytes: Int64; var sha256: String }
         return try Reply.json(Staged(path: path, bytes: hashed.bytes, sha256: hashed.sha256), status: .created)
     }
 
@@ -149,10 +148,6 @@ struct PushReceiverMiddleware<Context: RequestContext>: RouterMiddleware {
         }
         try? FileManager.default.removeItem(atPath: staging)
         let result = summary.releases.first
-        struct Pushed: Encodable {
-            var release: String; var runs_imported: [String]; var runs_present: [String]; var release_was_present: Bool
-            var blobs_added: [String]; var blobs_present: [String]; var url: String
-        }
         return try Reply.json(Pushed(
             release: release, runs_imported: result?.imported ?? [], runs_present: result?.alreadyPresent ?? [],
             release_was_present: result?.releaseWasPresent ?? false, blobs_added: summary.blobsAdded,
@@ -163,6 +158,15 @@ struct PushReceiverMiddleware<Context: RequestContext>: RouterMiddleware {
     private func stagingDirectory(_ release: String) -> String {
         state.configuration.incomingDirectory + "/" + release
     }
+}
+
+/// The answer to one staged file.
+struct Staged: Encodable { var path: String; var bytes: Int64; var sha256: String }
+
+/// The answer to a pushed index: what the import did.
+struct Pushed: Encodable {
+    var release: String; var runs_imported: [String]; var runs_present: [String]; var release_was_present: Bool
+    var blobs_added: [String]; var blobs_present: [String]; var url: String
 }
 
 /// An upload over the configured bound (413).

@@ -54,13 +54,13 @@ struct PullCommand: ParsableCommand {
     @OptionGroup var storeOptions: StoreOptions
     @Argument(help: "Hub folder or URL.") var source: String
     @Option(help: "Only this release (default: every release of the hub).") var release: String?
-    @Option(help: "Only this run's checkpoints (id or prefix), with its release's metadata.") var run: String?
+    @Option(name: .customLong("run"), help: "Only this run's checkpoints (id or prefix), with its release's metadata.") var runID: String?
     @Option(help: "Only the checkpoint archive with this SHA-256, with its release's metadata.") var checkpoint: String?
     @Flag(help: "Runs, curves and scores only: no checkpoint archive.") var metadataOnly = false
     @Option(help: "table or json.") var format: OutputFormat = .table
 
     func validate() throws {
-        if run != nil && checkpoint != nil { throw ValidationError("--run and --checkpoint exclude each other") }
+        if runID != nil && checkpoint != nil { throw ValidationError("--run and --checkpoint exclude each other") }
     }
 
     func run() throws {
@@ -69,9 +69,10 @@ struct PullCommand: ParsableCommand {
         let reporter = TransferReporter()
         puller.log = { reporter.line($0) }
         puller.progress = { reporter.progress($0, $1, $2) }
-        let request = PullRequest(release: release, run: run, checkpoint: checkpoint, metadataOnly: metadataOnly)
+        let request = PullRequest(release: release, run: runID, checkpoint: checkpoint, metadataOnly: metadataOnly)
         let started = Date()
-        let summary = try blockingAsync { try await puller.pull(request) }
+        let client = puller
+        let summary = try blockingAsync { try await client.pull(request) }
         let seconds = Date().timeIntervalSince(started)
         if format == .json {
             struct Shown: Encodable {
@@ -134,8 +135,7 @@ func formatBytes(_ bytes: Int64) -> String {
 /// Runs async work from a synchronous command and returns its result (the main thread waits; the
 /// work runs on the cooperative pool).
 func blockingAsync<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
-    final class Box: @unchecked Sendable { var result: Result<T, any Error>? }
-    let box = Box()
+    let box = BlockingBox<T>()
     let done = DispatchSemaphore(value: 0)
     Task.detached {
         do { box.result = .success(try await body()) } catch { box.result = .failure(error) }
@@ -143,4 +143,9 @@ func blockingAsync<T: Sendable>(_ body: @escaping @Sendable () async throws -> T
     }
     done.wait()
     return try box.result!.get()
+}
+
+/// The result slot of ``blockingAsync(_:)``.
+final class BlockingBox<T: Sendable>: @unchecked Sendable {
+    var result: Result<T, any Error>?
 }
