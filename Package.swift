@@ -65,12 +65,19 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]),
+        .target(
+            name: "HubServer",
+            dependencies: [
+                "LM", "Store", "Evaluation", "Hub",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
         .target(name: "Benchmarks", dependencies: ["LM", "Tensor", "Generator", "Store"], path: "Benchmarks"),
         .executableTarget(
             name: "rlhub",
             dependencies: [
                 "LM", "Tensor", "Tasks", "Generator", "RLAlgorithms", "Trainer", "Benchmarks",
-                "Store", "Experiments", "Evaluation", "Hub",
+                "Store", "Experiments", "Evaluation", "Hub", "HubServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]),

@@ -22,17 +22,11 @@ struct RunsCommand: ParsableCommand {
     func run() throws {
         let store = try storeOptions.open()
         let query = try RunQuery(where: filter, sort: sort, limit: limit)
-        let runs = try store.runs(query)
-        var rows: [[ListingValue?]] = []
-        for r in runs {
-            let summaries = try store.metricSummaries(run: r.id)
-            func final(_ name: String) -> ListingValue? { summaries.first { $0.name == name }?.finalValue.cell }
-            rows.append([.text(r.id), r.experiment.cell, .text(r.algo), .text(r.task), .int(r.seed), .text(r.status.rawValue),
-                         .int(r.stepsDone), final("reward/mean"), final("eval/accuracy"), .text(String(r.configHash.prefix(12))),
-                         .text(String(r.codeVersion.prefix(12)) + (r.codeDirty ? "+" : "")), .text(r.created)])
+        let rows = try RunListRow.rows(store: store, runs: try store.runs(query)).map { r -> [ListingValue?] in
+            [.text(r.id), r.experiment.cell, .text(r.algo), .text(r.task), .int(r.seed), .text(r.status),
+             .int(r.steps), r.reward.cell, r.evalAccuracy.cell, .text(r.configHash), .text(r.code), .text(r.created)]
         }
-        Listing(columns: ["id", "experiment", "algo", "task", "seed", "status", "steps", "reward", "eval_accuracy",
-                          "config_hash", "code", "created"], rows: rows).print(format)
+        Listing(columns: RunListRow.columns, rows: rows).print(format)
     }
 }
 
@@ -53,18 +47,7 @@ struct ShowCommand: ParsableCommand {
         let tags = try store.tags(r.id)
         let releases = try store.releases().filter { $0.runs.contains(r.id) }.map(\.name)
         if format == .json {
-            struct Summary: Encodable { var name: String; var final_step: Int; var final: Double?; var best_step: Int?; var best: Double?; var points: Int }
-            struct Shown: Encodable {
-                var run: RunRecord; var config: AnyJSON; var metrics: [Summary]; var scores: [ScoreRecord]
-                var checkpoints: [CheckpointRecord]; var tags: [String: String]; var releases: [String]
-            }
-            var runCopy = r
-            runCopy.configJSON = ""
-            try printJSON(Shown(
-                run: runCopy, config: AnyJSON(text: r.configJSON),
-                metrics: summaries.map { Summary(name: $0.name, final_step: $0.finalStep, final: $0.finalValue, best_step: $0.bestStep, best: $0.bestValue, points: $0.count) },
-                scores: scores, checkpoints: checkpoints, tags: Dictionary(uniqueKeysWithValues: tags.map { ($0.key, $0.value) }),
-                releases: releases))
+            try printJSON(try RunDetail.load(store: store, run: r.id))
             return
         }
         var lines = [
@@ -96,43 +79,6 @@ struct ShowCommand: ParsableCommand {
         }
         lines.append("\nconfig: \(r.configJSON)")
         print(lines.joined(separator: "\n"))
-    }
-}
-
-/// A stored JSON text re-emitted as JSON (not as an escaped string).
-struct AnyJSON: Encodable {
-    var text: String
-    func encode(to encoder: Encoder) throws {
-        try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)).encode(to: encoder)
-    }
-}
-
-/// Any JSON value, decoded and encoded as itself.
-enum JSONValue: Codable {
-    case null, bool(Bool), int(Int), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
-
-    init(from decoder: Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null }
-        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
-        else if let i = try? c.decode(Int.self) { self = .int(i) }
-        else if let d = try? c.decode(Double.self) { self = .number(d) }
-        else if let s = try? c.decode(String.self) { self = .string(s) }
-        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
-        else { self = .object(try c.decode([String: JSONValue].self)) }
-    }
-
-    func encode(to encoder: Encoder) throws {
-        var c = encoder.singleValueContainer()
-        switch self {
-        case .null: try c.encodeNil()
-        case .bool(let b): try c.encode(b)
-        case .int(let i): try c.encode(i)
-        case .number(let d): try c.encode(d)
-        case .string(let s): try c.encode(s)
-        case .array(let a): try c.encode(a)
-        case .object(let o): try c.encode(o)
-        }
     }
 }
 

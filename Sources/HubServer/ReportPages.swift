@@ -1,0 +1,73 @@
+// rlhub — `/reports/EXPERIMENT`: an experiment's report (the Evaluation module's `StoreReport` and
+// `ReportWriter`, as `rlhub report` writes it), rendered on request into `STORE/cache/reports/` and
+// rendered again only when the experiment's finished runs change.
+import Evaluation
+import Foundation
+import GRDB
+import Hummingbird
+import LM
+import Store
+
+final class ReportCache: @unchecked Sendable {
+    private let state: HubState
+    private let lock = NSLock()
+    /// Experiment → the fingerprint of the runs its cached report was built from.
+    private var built: [String: String] = [:]
+
+    init(state: HubState) {
+        self.state = state
+    }
+
+    /// The names of the store's experiments.
+    func experiments() throws -> [String] {
+        try state.store.read { db in try String.fetchAll(db, sql: "SELECT name FROM experiments ORDER BY name") }
+    }
+
+    /// The report's `index.html`, built when missing or out of date.
+    ///
+    /// - Throws: ``InputError`` for an unknown experiment or one without finished, scored runs.
+    func page(experiment: String) async throws -> Data {
+        guard try experiments().contains(experiment) else {
+            throw InputError(file: "experiment", field: experiment, message: "no such experiment in the store")
+        }
+        let fingerprint = try state.store.read { db in
+            try Row.fetchOne(db, sql: """
+                SELECT count(*), max(r.ended), max(r.created) FROM runs r
+                WHERE r.experiment_id = (SELECT id FROM experiments WHERE name = ?) AND r.status = 'finished'
+                """, arguments: [experiment]).map { "\($0[0] as Int64) \(($0[1] as String?) ?? "") \(($0[2] as String?) ?? "")" } ?? ""
+        }
+        let folder = state.configuration.reportCacheDirectory + "/" + Self.folderName(experiment)
+        let index = folder + "/index.html"
+        let fresh = lock.withLock { built[experiment] == fingerprint }
+        if !fresh || !FileManager.default.fileExists(atPath: index) {
+            let state = self.state
+            try await state.maintenance.run {
+                let data = try StoreReport.build(store: state.store, experiment: experiment)
+                try FileManager.default.createDirectory(atPath: state.configuration.reportCacheDirectory, withIntermediateDirectories: true)
+                try ReportWriter.write(data, to: folder)
+            }
+            lock.withLock { built[experiment] = fingerprint }
+        }
+        guard let data = FileManager.default.contents(atPath: index) else {
+            throw InputError(file: index, message: "the report was not written")
+        }
+        return data
+    }
+
+    /// A folder name for any experiment name: the name itself when it is plain, else its hex.
+    static func folderName(_ name: String) -> String {
+        let plain = !name.isEmpty && name.count <= 100 && name.first != "."
+            && name.unicodeScalars.allSatisfy { $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "-_.".unicodeScalars.contains($0)) }
+        return plain ? name : "x-" + name.utf8.map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// `/reports/`: links to every experiment's report.
+    func listing() throws -> Response {
+        let names = try experiments()
+        var body = "<h1>Reports</h1>\n"
+        body += names.isEmpty ? "<p class=\"muted\">No experiment in the store.</p>\n"
+            : "<ul>\n" + names.map { "<li><a href=\"/reports/\(HTMLPage.e(queryEscape($0)))\">\(HTMLPage.e($0))</a></li>" }.joined(separator: "\n") + "\n</ul>\n"
+        body += "<p class=\"muted\">A report compares the finished runs of one experiment, as <code>rlhub report</code> writes it.</p>\n"
+        return Reply.html(HTMLPage.render(title: "Reports", body: body))
+    }
+}

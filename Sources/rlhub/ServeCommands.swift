@@ -1,0 +1,95 @@
+// rlhub — `serve` (a store's releases as a hub, its runs as an API and web pages) and `push` (a
+// release uploaded to a server).
+import ArgumentParser
+import Foundation
+import Hub
+import HubServer
+import LM
+import Store
+
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the store: its releases as a hub (for `rlhub pull URL`), a JSON API, web pages, and pushes.",
+        discussion: """
+            Every release of the store is published into STORE/hub/ at start and served under /hub/ (Range, ETag). \
+            Pages: / (runs, with a --where filter box), /runs/ID, /compare?runs=A,B, /releases, /reports/EXPERIMENT. \
+            API: /api/runs?where=…&sort=…&limit=N, /api/runs/ID[/curve?metric=M&every=N|/scores], /api/checkpoints?run=ID, \
+            /api/releases. Pushes (`rlhub push`) need a token: --push-token-file FILE or RLHUB_PUSH_TOKEN; without one, push \
+            is disabled. The server listens on loopback unless --host names another address; --port 0 picks a free port. \
+            The URL is printed on stderr. Example:
+              rlhub serve --port 8080 --push-token-file ~/.rlhub-token
+            """)
+    @OptionGroup var storeOptions: StoreOptions
+    @Option(help: "Address to listen on (default: loopback only).") var host: String = "127.0.0.1"
+    @Option(help: "TCP port (0: any free port).") var port: Int = 8080
+    @Option(help: "File holding the bearer token that `rlhub push` must present (else RLHUB_PUSH_TOKEN; none: push disabled).")
+    var pushTokenFile: String?
+    @Option(help: "Largest file a push may upload, in MiB.") var maxUploadMib: Int = 16 << 10
+
+    func run() throws {
+        var token: PushToken? = nil
+        if let file = pushTokenFile {
+            token = try PushToken.read(file: file)
+        } else if let env = ProcessInfo.processInfo.environment["RLHUB_PUSH_TOKEN"], !env.isEmpty {
+            token = try PushToken(env, source: "RLHUB_PUSH_TOKEN")
+        }
+        guard maxUploadMib > 0 else { throw InputError(file: "--max-upload-mib", message: "must be positive, got \(maxUploadMib)") }
+        let configuration = try ServeConfiguration(
+            storeDirectory: storeOptions.directory, host: host, port: port, pushToken: token,
+            maxUploadBytes: Int64(maxUploadMib) << 20)
+        let server = try HubServer(configuration: configuration)
+        let releases = server.releases
+        let push = token == nil ? "push disabled" : "push enabled"
+        try blockingAsync {
+            try await server.run { url in
+                FileHandle.standardError.write(Data("rlhub serve: listening on \(url) (store \(configuration.storeDirectory), \(releases.count) release(s) under \(url)/hub/, \(push))\n".utf8))
+            }
+        }
+    }
+}
+
+struct PushCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "push",
+        abstract: "Upload a release of the store to an `rlhub serve` (which verifies, imports and publishes it).",
+        discussion: """
+            The token is read from --token-file or RLHUB_TOKEN and sent as `Authorization: Bearer …`. Archives the \
+            server already has are not uploaded. Exit status 1 when the server refuses the push. Example:
+              rlhub push baselines-v1 --to http://127.0.0.1:8080 --token-file ~/.rlhub-token
+            """)
+    @OptionGroup var storeOptions: StoreOptions
+    @Argument(help: "Release name.") var release: String
+    @Option(help: "Base URL of the server.") var to: String
+    @Option(help: "File holding the push token (else RLHUB_TOKEN).") var tokenFile: String?
+    @Option(help: "table or json.") var format: OutputFormat = .table
+
+    func run() throws {
+        let token: String
+        if let file = tokenFile {
+            guard let data = FileManager.default.contents(atPath: file) else { throw InputError(file: file, message: "cannot read the token file") }
+            token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        } else {
+            token = ProcessInfo.processInfo.environment["RLHUB_TOKEN"] ?? ""
+        }
+        let store = try storeOptions.open()
+        var pusher = try HubPusher(store: store, server: to, token: token)
+        pusher.log = { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
+        let started = Date()
+        let summary: PushSummary
+        let client = pusher, name = release
+        do {
+            summary = try blockingAsync { try await client.push(release: name) }
+        } catch let refused as PushRefused {
+            throw RunFailure(message: "push of \(release) to \(to) refused: \(refused.message) (HTTP \(refused.status))")
+        }
+        if format == .json {
+            print(summary.serverSummary.trimmingCharacters(in: .whitespacesAndNewlines))
+            return
+        }
+        let seconds = Date().timeIntervalSince(started)
+        print("pushed \(release) to \(to): \(summary.uploaded.count) files uploaded (\(formatBytes(summary.bytesUploaded))), "
+              + "\(summary.skipped.count) archives already there, in \(String(format: "%.1f", seconds)) s"
+              + (summary.status == 200 ? " (the server already had this release)" : ""))
+    }
+}
