@@ -103,9 +103,10 @@ public enum HubPublisher {
         try syncAndRename(temp, target)
     }
 
-    /// Writes `data` to `path` through a temporary file, fsync and rename.
-    static func writeAtomically(_ data: Data, to path: String) throws {
-        let temp = path + ".\(getpid()).tmp"
+    /// Writes `data` to `path` through a temporary sibling, fsync and rename: a reader sees the old
+    /// file or the new one.
+    public static func writeAtomically(_ data: Data, to path: String) throws {
+        let temp = path + ".\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
         guard FileManager.default.createFile(atPath: temp, contents: data) else {
             throw InputError(file: path, message: "cannot write: \(String(cString: strerror(errno)))")
         }

@@ -183,8 +183,9 @@ public struct HubPuller: Sendable {
         var attempt = 0
         while have < file.bytes || file.bytes == 0 {
             do {
-                have = try await source.download(path, expected: file, to: fd, partialBytes: have)
-                progress(path, have, file.bytes)
+                have = try await source.download(path, expected: file, to: fd, partialBytes: have) { [progress] in
+                    progress(path, $0, file.bytes)
+                }
                 if have == file.bytes { break }
                 throw HubTransientError(description: "\(path): transfer ended after \(have) of \(file.bytes) bytes")
             } catch let error as HubTransientError {

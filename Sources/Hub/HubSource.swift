@@ -14,9 +14,11 @@ public protocol HubSource: Sendable {
     /// The bytes of `index.json`.
     func index() async throws -> Data
     /// Appends the bytes of `path` from offset `partialBytes` to the open file `fd`, writing at most
-    /// `expected.bytes` in all. Returns the bytes the file holds afterwards. Throws
-    /// ``HubTransientError`` for failures worth a retry (the next attempt resumes where this stopped).
-    func download(_ path: String, expected: HubFile, to fd: Int32, partialBytes: Int64) async throws -> Int64
+    /// `expected.bytes` in all, and calls `progress` with the bytes the file holds as they arrive.
+    /// Returns the bytes the file holds afterwards. Throws ``HubTransientError`` for failures worth
+    /// a retry (the next attempt resumes where this stopped).
+    func download(_ path: String, expected: HubFile, to fd: Int32, partialBytes: Int64,
+                  progress: @Sendable (Int64) -> Void) async throws -> Int64
 }
 
 /// A failure a retry may cure: a refused or dropped connection, a timeout, a 5xx or 429 answer.
@@ -50,7 +52,8 @@ public struct FolderHubSource: HubSource {
         return data
     }
 
-    public func download(_ path: String, expected: HubFile, to fd: Int32, partialBytes: Int64) async throws -> Int64 {
+    public func download(_ path: String, expected: HubFile, to fd: Int32, partialBytes: Int64,
+                         progress: @Sendable (Int64) -> Void) async throws -> Int64 {
         let source = root + "/" + path
         let input = open(source, O_RDONLY | O_CLOEXEC)
         guard input >= 0 else { throw InputError(file: source, message: "missing from the hub: \(String(cString: strerror(errno)))") }
@@ -67,6 +70,7 @@ public struct FolderHubSource: HubSource {
             total += Int64(n)
             guard total <= expected.bytes else { throw InputError(file: source, message: "larger than the \(expected.bytes) bytes the index says") }
             try buffer.withUnsafeBytes { try writeAll(fd, $0.baseAddress!, n, file: source) }
+            progress(total)
         }
         return total
     }
@@ -82,6 +86,8 @@ public final class HTTPHubSource: HubSource, @unchecked Sendable {
     private let lock = NSLock()
     /// Seconds a request may take before it is retried.
     public var timeout: TimeAmount = .seconds(120)
+    /// Bytes gathered before each write to the partial file.
+    static let writeBytes = 1 << 20
     /// The largest index accepted (a hostile server could send an endless one).
     public static let maxIndexBytes = 64 << 20
 
@@ -117,7 +123,8 @@ public final class HTTPHubSource: HubSource, @unchecked Sendable {
         throw InputError(file: base, message: "no hub index at \(root)/\(HubIndex.fileName) or \(root)/hub/\(HubIndex.fileName)")
     }
 
-    public func download(_ path: String, expected: HubFile, to fd: Int32, partialBytes: Int64) async throws -> Int64 {
+    public func download(_ path: String, expected: HubFile, to fd: Int32, partialBytes: Int64,
+                         progress: @Sendable (Int64) -> Void) async throws -> Int64 {
         let url = lock.withLock { root } + "/" + path
         var request = HTTPClientRequest(url: url)
         if partialBytes > 0 { request.headers.add(name: "Range", value: "bytes=\(partialBytes)-") }
@@ -145,20 +152,35 @@ public final class HTTPHubSource: HubSource, @unchecked Sendable {
             try Self.check(response.status, url: url)
             throw InputError(file: url, message: "unexpected HTTP status \(response.status.code)")
         }
+        // Chunks arrive in tens of kilobytes: they are gathered into 1 MiB writes.
+        var pending = ByteBuffer()
+        pending.reserveCapacity(Self.writeBytes)
+        var written = total
+        func flush() throws {
+            guard pending.readableBytes > 0 else { return }
+            try pending.withUnsafeReadableBytes { try writeAll(fd, $0.baseAddress!, $0.count, file: url) }
+            written += Int64(pending.readableBytes)
+            pending.clear()
+            progress(written)
+        }
         do {
-            for try await chunk in response.body {
+            defer { try? flush() }
+            for try await var chunk in response.body {
                 total += Int64(chunk.readableBytes)
                 guard total <= expected.bytes else {
+                    pending.clear()
                     throw InputError(file: url, message: "larger than the \(expected.bytes) bytes the index says")
                 }
-                try chunk.withUnsafeReadableBytes { try writeAll(fd, $0.baseAddress!, $0.count, file: url) }
+                pending.writeBuffer(&chunk)
+                if pending.readableBytes >= Self.writeBytes { try flush() }
             }
+            try flush()
         } catch let error as InputError {
             throw error
         } catch {
             throw HubTransientError(description: "\(url): transfer cut after \(total) of \(expected.bytes) bytes: \(error)")
         }
-        return total
+        return written
     }
 
     /// Maps an HTTP status to success, a transient error or a one-line input error.

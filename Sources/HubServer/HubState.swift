@@ -33,7 +33,7 @@ final class HubState: @unchecked Sendable {
         }
         let indexPath = dir + "/" + HubIndex.fileName
         if !FileManager.default.fileExists(atPath: indexPath) {
-            try writeFileAtomically(try HubIndex().encoded(), to: indexPath)
+            try HubPublisher.writeAtomically(try HubIndex().encoded(), to: indexPath)
         }
         try reload()
     }
@@ -76,20 +76,5 @@ actor AsyncSerialQueue {
 
     private func release() {
         if waiters.isEmpty { busy = false } else { waiters.removeFirst().resume() }
-    }
-}
-
-/// Writes `data` through a temporary sibling, fsync and rename.
-func writeFileAtomically(_ data: Data, to path: String) throws {
-    let temp = path + ".\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
-    guard FileManager.default.createFile(atPath: temp, contents: data) else {
-        throw InputError(file: path, message: "cannot write: \(String(cString: strerror(errno)))")
-    }
-    let fd = open(temp, O_RDONLY)
-    if fd >= 0 { fsync(fd); close(fd) }
-    guard rename(temp, path) == 0 else {
-        let message = String(cString: strerror(errno))
-        unlink(temp)
-        throw InputError(file: path, message: "cannot move into place: \(message)")
     }
 }

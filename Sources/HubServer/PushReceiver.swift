@@ -131,7 +131,7 @@ struct PushReceiverMiddleware<Context: RequestContext>: RouterMiddleware {
         }
         var index = HubIndex(releases: [entry], files: files)
         index.format = pushed.format
-        try writeFileAtomically(try index.encoded(), to: staging + "/" + HubIndex.fileName)
+        try HubPublisher.writeAtomically(try index.encoded(), to: staging + "/" + HubIndex.fileName)
 
         let state = self.state
         let summary: PullSummary

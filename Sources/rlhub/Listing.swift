@@ -103,7 +103,8 @@ extension Optional where Wrapped == Double {
     var cell: ListingValue? { map(ListingValue.double) }
 }
 
-/// Loads a model REF; store references (`run:ID[@STEP]`, `sha256:HEX`, a `.tar.zst` archive)
+/// Loads a model REF; store references (`run:ID[@STEP]`, `sha256:HEX`, `hub:RELEASE/RUN[@STEP]`,
+/// `cell:HASH`, a `.tar.zst` archive)
 /// are resolved through the store first.
 func loadModel(_ ref: String, seed: UInt64, store: StoreOptions) throws -> LoadedModel {
     let storeRefs = ["run:", "sha256:", "cell:", "hub:"]
