@@ -14,6 +14,7 @@ public enum BLAS {
         beta: Float, C: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         if M == 0 || N == 0 { return }
+        ComputeThreads.ensureResolved()
         cblas_sgemm(
             CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
             blasint(M), blasint(N), blasint(K), alpha, A, blasint(lda), B, blasint(ldb),
@@ -26,6 +27,7 @@ public enum BLAS {
         trans: Bool, M: Int, N: Int, alpha: Float = 1, A: UnsafePointer<Float>, lda: Int,
         x: UnsafePointer<Float>, beta: Float, y: UnsafeMutablePointer<Float>
     ) {
+        ComputeThreads.ensureResolved()
         cblas_sgemv(
             CblasRowMajor, trans ? CblasTrans : CblasNoTrans, blasint(M), blasint(N), alpha, A,
             blasint(lda), x, 1, beta, y, 1)
@@ -46,6 +48,7 @@ public enum BLAS {
     /// Threads OpenBLAS uses for one call.
     public static var threads: Int { Int(openblas_get_num_threads()) }
 
-    /// Sets the number of threads OpenBLAS uses for one call.
+    /// Sets the number of threads OpenBLAS uses for one call. Use ``ComputeThreads/set(_:)``,
+    /// which keeps rlhub's kernels at the same count.
     public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(max(1, n))) }
 }

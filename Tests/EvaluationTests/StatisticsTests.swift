@@ -104,11 +104,13 @@ struct BootstrapTests {
         #expect(a == b)
         #expect(a.map(\.estimate) == c.map(\.estimate))
         #expect(a.map(\.lower) != c.map(\.lower) || a.map(\.upper) != c.map(\.upper))
-        let before = ComputeThreads.count
-        ComputeThreads.set(before == 3 ? 2 : 3)
-        defer { ComputeThreads.set(before) }
-        let d = Aggregates.intervals(m, metrics: metrics, bootstrap: StratifiedBootstrap(reps: 300, seed: 11))
-        #expect(a == d)
+        // Scoped to this test: suites run in parallel, so the process-wide count is not touched.
+        for threads in [1, 2, 3] {
+            let d = ComputeThreads.withCount(threads) {
+                Aggregates.intervals(m, metrics: metrics, bootstrap: StratifiedBootstrap(reps: 300, seed: 11))
+            }
+            #expect(a == d, "\(threads) threads")
+        }
     }
 
     @Test func intervalsBracketTheEstimateAndSharpenWithConfidence() {

@@ -63,7 +63,7 @@ final class TrainingActivations {
         dAct = FloatBuffer(count: N * I)
         dFinal = FloatBuffer(count: N * C)
         attnScratch = FloatBuffer(count: scratchCount)
-        normScratch = FloatBuffer(count: 64 * C)
+        normScratch = FloatBuffer(count: RMSNorm.maxChunks * C)
         head = LMHeadWorkspace(chunk: 256, vocab: config.vocabSize, channels: C)
     }
 

@@ -9,6 +9,10 @@
 
 /// RMSNorm forward and backward.
 public enum RMSNorm {
+    /// Most per-chunk partials ``backward(dInp:dWeight:dOut:inp:weight:rstd:N:C:accumulate:scratch:)``
+    /// uses, whatever the thread count: its scratch holds `maxChunks · C` floats.
+    public static let maxChunks = 64
+
     /// - Parameters:
     ///   - out: (N, C).
     ///   - rstd: (N), saved for backward.
@@ -31,16 +35,17 @@ public enum RMSNorm {
     }
 
     /// Writes `dInp` (overwrite, or add when `accumulate`) and accumulates `dWeight`.
-    /// - Parameter scratch: at least `ComputeThreads.count * C` floats for per-thread dw partials.
+    /// - Parameter scratch: at least ``maxChunks`` · C floats for per-chunk dw partials.
     public static func backward(
         dInp: UnsafeMutablePointer<Float>, dWeight: UnsafeMutablePointer<Float>,
         dOut: UnsafePointer<Float>, inp: UnsafePointer<Float>, weight: UnsafePointer<Float>,
         rstd: UnsafePointer<Float>, N: Int, C: Int, accumulate: Bool,
         scratch: UnsafeMutablePointer<Float>
     ) {
-        let chunks = parallelChunkCount(N, minPerThread: 64)
+        // One read of the thread count: the partials zeroed and summed are those the loop fills.
+        let chunks = min(parallelChunkCount(N, minPerThread: 64), maxChunks)
         scratch.update(repeating: 0, count: chunks * C)
-        parallelChunks(N, minPerThread: 64) { chunk, rows in
+        parallelChunks(N, chunks: chunks) { chunk, rows in
             let dw = scratch + chunk * C
             for n in rows {
                 let x = inp + n * C
