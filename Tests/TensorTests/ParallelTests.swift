@@ -16,7 +16,6 @@ struct ComputeThreadsTests {
     }
 
     @Test func scopedCountsAreSeenOnlyInTheirOwnTask() async {
-        let outside = ComputeThreads.count
         // Eight concurrent tasks with different counts each see their own, throughout.
         let seen = await withTaskGroup(of: (Int, [Int]).self) { group in
             for n in 1...8 {
@@ -36,7 +35,8 @@ struct ComputeThreadsTests {
             return all
         }
         for (n, counts) in seen { #expect(counts.allSatisfy { $0 == n }, "task scoped to \(n)") }
-        #expect(ComputeThreads.count == outside)
+        // (Not compared with the process-wide count afterwards: the Learning suite changes that one
+        // while this suite runs in parallel, which is the race task-scoped counts avoid.)
         #expect(ComputeThreads.withCount(0) { ComputeThreads.count } == 1)
     }
 

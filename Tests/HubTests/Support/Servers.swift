@@ -34,19 +34,19 @@ func launch(_ executable: String, _ arguments: [String], stdout: Pipe? = nil, st
     return process
 }
 
-/// Stops a server process: SIGTERM, then SIGKILL after 5 s. (Not `waitUntilExit()`, which spins
-/// forever when called from a Swift concurrency thread on Linux.)
+/// Stops a server process with SIGKILL and reaps it. (Not SIGTERM: Python servers started by the
+/// test process did not die of it here, presumably a signal mask inherited from the test
+/// process, and each stop waited 5 s; and not `waitUntilExit()`, which spins forever when called
+/// from a Swift concurrency thread on Linux.)
 func stop(_ process: Process) {
     let pid = process.processIdentifier
-    process.terminate()
+    kill(pid, SIGKILL)
     var status: Int32 = 0
     for _ in 0..<500 {
         let reaped = waitpid(pid, &status, WNOHANG)
         if reaped == pid || (reaped == -1 && errno == ECHILD) || !process.isRunning { return }
         usleep(10_000)
     }
-    kill(pid, SIGKILL)
-    _ = waitpid(pid, &status, 0)
 }
 
 /// Waits until something accepts connections on the port (up to 10 s).
