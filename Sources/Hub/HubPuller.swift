@@ -98,11 +98,10 @@ public struct HubPuller: Sendable {
             summary.bytesDownloaded += fetched
             verifiedBlobs.append((checkpoint.sha256, path))
         }
-        // 2. Archives into the blob store (hashed again while copied), then the rows.
+        // 2. Archives into the blob store (hashed again, moved in), then the rows.
         for (sha, path) in verifiedBlobs {
-            let put = try store.blobs.put(file: path)
+            let put = try store.blobs.move(file: path)
             guard put.sha256 == sha else { throw InputError(file: path, message: "changed after it was verified; nothing imported") }
-            unlink(path)
             summary.blobsAdded.append(sha)
         }
         for (release, path) in subsets {
@@ -160,9 +159,10 @@ public struct HubPuller: Sendable {
     /// transferred now.
     func fetch(_ path: String, _ file: HubFile, into cacheRoot: String, suffix: String) async throws -> (String, Int64) {
         let done = cacheRoot + "/" + file.sha256 + suffix
-        if FileManager.default.fileExists(atPath: done), (try? StreamingSHA256.hash(file: done))?.sha256 == file.sha256 {
-            return (done, 0)
+        func cached() -> Bool {
+            FileManager.default.fileExists(atPath: done) && (try? StreamingSHA256.hash(file: done))?.sha256 == file.sha256
         }
+        if cached() { return (done, 0) }
         let partial = cacheRoot + "/" + file.sha256 + ".partial"
         let lockFD = open(cacheRoot + "/" + file.sha256 + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard lockFD >= 0 else { throw InputError(file: cacheRoot, message: "cannot create a lock file: \(String(cString: strerror(errno)))") }
@@ -170,9 +170,7 @@ public struct HubPuller: Sendable {
         // Another process may be fetching the same file into this store: wait for it.
         while flock(lockFD, LOCK_EX) != 0 && errno == EINTR {}
         defer { flock(lockFD, LOCK_UN) }
-        if FileManager.default.fileExists(atPath: done), (try? StreamingSHA256.hash(file: done))?.sha256 == file.sha256 {
-            return (done, 0)
-        }
+        if cached() { return (done, 0) }
         let fd = open(partial, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw InputError(file: partial, message: "cannot open: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
@@ -180,24 +178,16 @@ public struct HubPuller: Sendable {
         if have > file.bytes { ftruncate(fd, 0); lseek(fd, 0, SEEK_SET); have = 0 }
         let start = have
         if have > 0 { log("\(path): resuming at \(have) of \(file.bytes) bytes") }
-        var attempt = 0
-        while have < file.bytes || file.bytes == 0 {
-            do {
-                have = try await source.download(path, expected: file, to: fd, partialBytes: have) { [progress] in
-                    progress(path, $0, file.bytes)
-                }
-                if have == file.bytes { break }
-                throw HubTransientError(description: "\(path): transfer ended after \(have) of \(file.bytes) bytes")
-            } catch let error as HubTransientError {
-                attempt += 1
-                have = Int64(lseek(fd, 0, SEEK_END))
-                guard attempt < attempts else {
-                    throw InputError(file: path, message: "download failed after \(attempts) attempts (\(error)); run the pull again to resume at byte \(have)")
-                }
-                let delay = firstBackoff * (1 << min(attempt - 1, 6))
-                log("\(path): \(error); retrying in \(delay) (attempt \(attempt + 1) of \(attempts))")
-                try await Task.sleep(for: delay)
+        // Each attempt resumes where the file ends (a failed one may have written part of it).
+        have = try await withRetries(path) {
+            let from = Int64(lseek(fd, 0, SEEK_END))
+            let got = try await source.download(path, expected: file, to: fd, partialBytes: from) { [progress] in
+                progress(path, $0, file.bytes)
             }
+            guard got == file.bytes else {
+                throw HubTransientError(description: "\(path): transfer ended after \(got) of \(file.bytes) bytes")
+            }
+            return got
         }
         fsync(fd)
         let got = try StreamingSHA256.hash(file: partial)
@@ -209,15 +199,17 @@ public struct HubPuller: Sendable {
         return (done, have - start)
     }
 
-    /// Runs `body`, retrying transient failures with backoff.
+    /// Runs `body`, retrying transient failures with exponential backoff, ``attempts`` times.
     func withRetries<T>(_ what: String, _ body: () async throws -> T) async throws -> T {
         var attempt = 0
         while true {
             do { return try await body() } catch let error as HubTransientError {
                 attempt += 1
-                guard attempt < attempts else { throw InputError(file: source.description, message: "\(what): \(error) (after \(attempts) attempts)") }
+                guard attempt < attempts else {
+                    throw InputError(file: source.description, message: "\(what): \(error) (after \(attempts) attempts; run the pull again to resume)")
+                }
                 let delay = firstBackoff * (1 << min(attempt - 1, 6))
-                log("\(what): \(error); retrying in \(delay)")
+                log("\(what): \(error); retrying in \(delay) (attempt \(attempt + 1) of \(attempts))")
                 try await Task.sleep(for: delay)
             }
         }

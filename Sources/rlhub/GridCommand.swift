@@ -44,14 +44,7 @@ struct GridCommand: ParsableCommand {
                 throw InputError(file: "--threads", message: "\(threads) threads × \(jobs) jobs exceeds the \(cores) cores")
             }
             guard retries >= 0 else { throw InputError(file: "--retries", message: "must be ≥ 0") }
-            let spec = try ExperimentSpec.load(self.spec)
-            let store = try storeOptions.open(create: true)
-            let plan = try GridPlan.make(spec, store: store).selecting(only)
-            if plan.cells.isEmpty { throw InputError(file: "--only", field: only ?? "", message: "matches no cell of \(spec.name)") }
-            if dryRun {
-                GridStatusTable.print(plan: plan, store: store, format: .table)
-                return
-            }
+            guard let (spec, store, plan) = try plannedCells() else { return }
             let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
             FileHandle.standardError.write(Data("""
                 rlhub grid \(spec.name): \(plan.cells.count) cells, \(jobs) job\(jobs == 1 ? "" : "s") × \(threads) thread\(threads == 1 ? "" : "s"), store \(storeOptions.directory)
@@ -69,17 +62,23 @@ struct GridCommand: ParsableCommand {
             }
         }
 
-        func runOnSlurm() throws {
-            let threads = threads ?? 1
-            guard threads >= 1 else { throw InputError(file: "--threads", message: "must be ≥ 1") }
+        /// The spec, store and plan of the cells to run; nil after `--dry-run` printed them.
+        func plannedCells() throws -> (ExperimentSpec, RunStore, GridPlan)? {
             let spec = try ExperimentSpec.load(self.spec)
             let store = try storeOptions.open(create: true)
             let plan = try GridPlan.make(spec, store: store).selecting(only)
             if plan.cells.isEmpty { throw InputError(file: "--only", field: only ?? "", message: "matches no cell of \(spec.name)") }
             if dryRun {
                 GridStatusTable.print(plan: plan, store: store, format: .table)
-                return
+                return nil
             }
+            return (spec, store, plan)
+        }
+
+        func runOnSlurm() throws {
+            let threads = threads ?? 1
+            guard threads >= 1 else { throw InputError(file: "--threads", message: "must be ≥ 1") }
+            guard let (spec, store, plan) = try plannedCells() else { return }
             let executor = SlurmExecutor(store: store, plan: plan, options: try slurm.options(store: store, threads: threads))
             FileHandle.standardError.write(Data("""
                 rlhub grid \(spec.name) on Slurm: \(plan.cells.count) cells, \(threads) thread\(threads == 1 ? "" : "s") per task, store \(storeOptions.directory), work folder \(executor.options.workdir)

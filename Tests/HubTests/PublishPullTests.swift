@@ -139,6 +139,11 @@ struct PublishPullTests {
         defer { stop(server) }
         try await waitForServer(port: port)
         let local = try RunStore(directory: f.root + "/pulled")
+        // A partial file of wrong bytes: http.server ignores the Range request and answers 200,
+        // so the download must start over from byte 0.
+        let blob = try #require(try f.store.checkpoints(run: f.runs[0]).first?.sha256)
+        try FileManager.default.createDirectory(atPath: f.root + "/pulled/cache/hub", withIntermediateDirectories: true)
+        try Data(repeating: 0xff, count: 1000).write(to: URL(fileURLWithPath: f.root + "/pulled/cache/hub/\(blob).partial"))
         let summary = try await HubPuller(store: local, source: try hubSource("http://127.0.0.1:\(port)/")).pull(PullRequest())
         #expect(summary.blobsAdded.count == 3)
         #expect(try HubFixture.snapshot(local, release: f.release) == (try HubFixture.snapshot(f.store, release: f.release)))

@@ -131,6 +131,26 @@ public struct BlobStore: Sendable {
         return result
     }
 
+    /// Moves `file` into the store under its SHA-256 (hashed on the way; renamed, not copied),
+    /// e.g. a verified download in `STORE/cache`. A file on another file system is copied by
+    /// ``put(file:)`` instead, then removed.
+    ///
+    /// - Returns: the blob's hash and size.
+    @discardableResult
+    public func move(file: String) throws(InputError) -> (sha256: String, bytes: Int64) {
+        let result = try StreamingSHA256.hash(file: file)
+        let fd = open(file, O_RDONLY | O_CLOEXEC)
+        if fd >= 0 { fsync(fd); close(fd) }
+        do throws(InputError) {
+            try install(file, sha256: result.sha256)
+        } catch {
+            let copied = try put(file: file)
+            unlink(file)
+            return copied
+        }
+        return result
+    }
+
     /// Packs `folder` with ``CheckpointArchive/pack(folder:to:)`` and stores the archive (moved
     /// in, not copied).
     ///
