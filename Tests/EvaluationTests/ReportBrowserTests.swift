@@ -16,7 +16,7 @@ extension ReportTests {
     @Suite(.serialized) struct Browser {
         static let width = 1200, height = 3000
 
-        @Test(.timeLimit(.minutes(1)))
+        @Test(.timeLimit(.minutes(5)))
         func reportOpensInHeadlessChromiumAndDrawsItsCharts() throws {
             guard let chromium = findExecutable("chromium") else {
                 if ProcessInfo.processInfo.environment["RLHUB_REQUIRE_REFERENCE"] == "1" {
