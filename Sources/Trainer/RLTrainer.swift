@@ -33,6 +33,10 @@ public final class RLTrainer {
 
     /// Optimizer steps completed.
     public var step: Int { state.step }
+    /// Whether rows that carry no gradient are left out of the update (InertRows.swift), default
+    /// true. The update is the same either way; false computes every row (to check that, or to
+    /// time the full update).
+    public var skipsInertRows = true
     /// Called with (step, summary) after every held-out evaluation (the store records scores).
     public var onEvaluation: ((Int, EvaluationSummary) -> Void)?
 
@@ -194,7 +198,11 @@ public final class RLTrainer {
         if let oldValues, let returns = advantages?.returns {
             metrics["value/explained_variance"] = Self.explainedVariance(values: oldValues, returns: returns, mask: rb.mask)
         }
-        // 5. Epochs × mini-batches × micro-batches.
+        // 5. Epochs × mini-batches × micro-batches; rows that carry no gradient are left out (InertRows.swift).
+        let inert = advantages.map { adv in
+            skipsInertRows && InertRows.skippable(a, hasValueHead: valueHead != nil)
+                ? InertRows.find(advantages: adv.values, mask: rb.mask, rows: B, columns: T) : [Bool](repeating: false, count: B)
+        } ?? [Bool](repeating: false, count: B)
         let minis = a.miniBatches
         var perUpdate: [[String: Double]] = []
         var optimizerSteps = 0, skipped = 0
@@ -211,7 +219,8 @@ public final class RLTrainer {
                 }
                 model.zeroGradients()
                 var merged: [String: Double] = [:]
-                for micro in rb.microBatches(mini, maxTokens: config.microBatchTokens) {
+                let computed = mini.filter { !inert[$0] }
+                for micro in rb.microBatches(computed, maxTokens: config.microBatchTokens) {
                     let tb = rb.trainingBatch(micro)
                     let r = model.forward(tb, temperature: tau)
                     let lp = rb.grid(r.logprobs, batch: tb, rows: micro)
@@ -257,6 +266,12 @@ public final class RLTrainer {
                         dEntropies: dEntropies.map { rb.packed($0, batch: tb, rows: micro) }, dHidden: dHidden)
                     merged = PolicyObjective.mergeMetrics(merged, m)
                 }
+                if computed.count < mini.count {
+                    let computedTokens = computed.reduce(0) { n, i in n + (0..<T).filter { rb.mask[i * T + $0] != 0 }.count }
+                    InertRows.rescale(&merged, allTokens: normalizer.tokens, computedTokens: computedTokens)
+                    if computed.isEmpty { merged = ["loss/total": 0, "loss/policy": 0, "tokens": 0, "rows/nonempty": 0] }
+                }
+                if a.objective == .rl { merged["rows/inert"] = Double(mini.count - computed.count) }
                 gradNorm = GradientClipping.clip(model.gradients, maxNorm: a.maxGradNorm)
                 let lr = learningRate(s)
                 optimizer.update(parameters: model.parameters, gradients: model.gradients, lr: Float(lr))
@@ -265,9 +280,11 @@ public final class RLTrainer {
                 perUpdate.append(merged)
             }
         }
-        // Objective metrics: summed over a mini-batch's micro-batches, averaged over updates.
+        // Objective metrics: summed over a mini-batch's micro-batches, averaged over the updates
+        // that report them (an update whose rows were all inert has no entropy, for instance).
         for key in Set(perUpdate.flatMap(\.keys)) {
-            metrics[key] = perUpdate.reduce(0) { $0 + ($1[key] ?? 0) } / Double(perUpdate.count)
+            let reported = perUpdate.compactMap { $0[key] }
+            metrics[key] = reported.reduce(0, +) / Double(reported.count)
         }
         metrics["grad_norm"] = gradNorm
         metrics["lr"] = learningRate(s)
