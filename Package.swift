@@ -72,7 +72,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]),
-        .target(name: "Benchmarks", dependencies: ["LM", "Tensor", "Generator", "Store"], path: "Benchmarks"),
+        .target(name: "Benchmarks", dependencies: ["LM", "Tensor", "Generator", "Store", "Tasks", "RLAlgorithms", "Trainer"], path: "Benchmarks"),
         .executableTarget(
             name: "rlhub",
             dependencies: [

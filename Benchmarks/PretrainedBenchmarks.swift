@@ -3,6 +3,7 @@
 // lm.prefill / lm.decode at batch 1 and 64 (names end in .b1 / .b64): a 64-token chat prompt,
 // then 32 greedy tokens per sequence. rollout.PRESET: 8 prompts × 8 samples, up to 32 new
 // tokens at temperature 1 through the batched generator (prompt prefill shared by each group).
+// train.grpo_step.*: a whole GRPO step (GRPOStepBenchmark.swift).
 import Foundation
 import Generator
 import LM
@@ -64,6 +65,7 @@ struct PretrainedBenchmarks {
                 rss: PeakMemory.mib(), detail: "batch \(batch), 32 greedy tokens after the prompt")
         }
         try rollout(loaded, name: name)
+        if runner.wants("pretrained") { try GRPOStepBenchmark(runner: runner).run(path: path) }
     }
 
     /// 8 prompts × 8 samples, ≤ 32 new tokens, temperature 1: completion tokens per second.

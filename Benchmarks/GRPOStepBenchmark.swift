@@ -1,0 +1,45 @@
+// rlhub — train.grpo_step.smollm2-135m-instruct: one GRPO step on the real SmolLM2 weights,
+// shaped like the TRL peer benchmark (../shared/peers/trl_grpo_bench.py): 8 prompts × 8
+// samples, ≤ 32 new tokens at temperature 1, "What is a + b? Answer with just the number." with
+// a lenient reward, no KL (TRL's beta = 0), AdamW. Median of steps 2…4 (step 1 allocates the
+// optimizer state and activation arena). Measured twice from the same weights: as trained
+// (rows with zero advantage left out, Trainer/InertRows.swift) and with every row computed.
+import Foundation
+import LM
+import RLAlgorithms
+import Tasks
+import Trainer
+
+struct GRPOStepBenchmark {
+    let runner: BenchmarkRunner
+
+    func run(path: String) throws {
+        for skips in [true, false] {
+            PeakMemory.reset()
+            let loaded = try ModelLoader.load(path)
+            var config = TrainConfig(
+                algo: "grpo", algorithm: AlgorithmPreset.grpo.config,
+                task: try TaskRegistry.canonicalSpec("add:digits=2,style=question,lenient=true"), model: path)
+            config.steps = 4
+            config.evalEvery = 0
+            config.evalEpisodes = 0
+            config.tokenBudget = 128
+            for a in ["prompts_per_step=8", "group_size=8", "max_new_tokens=32", "kl_coef=0", "lr=1e-6"] { try config.set(a) }
+            let trainer = try RLTrainer(config: config, loaded: loaded, sink: MemoryMetricSink())
+            trainer.skipsInertRows = skips
+            var steps: [[String: Double]] = []
+            while trainer.step < config.steps { steps.append(try trainer.runStep()) }
+            let timed = steps.dropFirst()
+            func med(_ key: String) -> Double { median(timed.map { $0[key] ?? 0 }) }
+            let inert = timed.map { Int($0["rows/inert"] ?? 0) }
+            let name = "train.grpo_step.smollm2-135m-instruct" + (skips ? "" : ".all_rows")
+            runner.record(
+                name, seconds: med("time/step_s"), flops: nil, tokens: Int((med("response_length/mean") * 64).rounded()),
+                rss: PeakMemory.mib(),
+                detail: String(
+                    format: "8 prompts × 8 samples, ≤ 32 new tokens, kl 0; generate %.2f s + update %.2f s (medians of steps 2–4); rows inert %@ of 64%@",
+                    med("time/generate_s"), med("time/update_s"), inert.map(String.init).joined(separator: "/") as NSString,
+                    (skips ? "" : ", all computed") as NSString))
+        }
+    }
+}
