@@ -122,6 +122,7 @@ extension AlgorithmConfig {
         case turnGamma = "turn_gamma"
         case vfCoef = "vf_coef"
         case valueClip = "value_clip"
+        case critic
         case tisLevel = "tis_level"
         case tisCap = "tis_cap"
         case dynamicSampling = "dynamic_sampling"
@@ -169,6 +170,7 @@ extension AlgorithmConfig {
             case .turnGamma: "turn-level discount of bi-level GAE (RAGEN high_level_gamma)"
             case .vfCoef: "value-loss weight: L = L_pg + vf_coef·L_v (PPO)"
             case .valueClip: "value clip c_v around the rollout-time values (PPO)"
+            case .critic: "PPO critic: shared (value head on the policy) or separate (own copy + optimizer)"
             case .tisLevel: "truncated importance sampling vs the sampler's log-probs"
             case .tisCap: "TIS truncation cap C"
             case .dynamicSampling: "DAPO dynamic sampling: drop groups with equal rewards, resample"
@@ -331,6 +333,7 @@ extension AlgorithmConfig {
         case .turnGamma: try f.visit(&turnGamma, key)
         case .vfCoef: try f.visit(&vfCoef, key)
         case .valueClip: try f.visit(&valueClip, key)
+        case .critic: try f.visit(&critic, key)
         case .tisLevel: try f.visit(&tisLevel, key)
         case .tisCap: try f.visit(&tisCap, key)
         case .dynamicSampling: try f.visit(&dynamicSampling, key)

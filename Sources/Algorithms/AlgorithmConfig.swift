@@ -114,6 +114,10 @@ public struct AlgorithmConfig: Sendable, Equatable {
     public var vfCoef: Double = 0.1
     /// Value clip c_v around V_old; default 0.2 (TRL PPO `cliprange_value`; verl 0.5).
     public var valueClip: Double = 0.2
+    /// The critic's network: shared (a value head on the policy's trunk) | separate (a copy of the
+    /// policy with its own optimizer); default shared (TRL), the ppo preset separate. Configs
+    /// written before the key existed decode as shared, which is what they ran.
+    public var critic: CriticKind = .shared
 
     // MARK: Off-policy correction
     /// Truncated importance sampling level (needs sampler log-probs): none | token | sequence; default token (§4.1).

@@ -9,7 +9,7 @@
 //   rloo                   RLOO leave-one-out           PPO clip 0.2              reward, k1, 0.05   seq-mean-token-sum
 //   reinforce++            REINFORCE++ (whitened)       PPO clip 0.2              reward, k1, 0.01   token-mean
 //   reinforce++-baseline   group mean + whitening       PPO clip 0.2              loss, k2, 1e-5     token-mean + dyn. sampling
-//   ppo                    GAE γ 1, λ 0.95 + value head PPO clip 0.2              reward, k1, 0.05   token-mean, 4 epochs
+//   ppo                    GAE γ 1, λ 0.95 + critic     PPO clip 0.2              reward, k1, 0.05   token-mean, 4 epochs, separate critic
 //   dpo                    —                            DPO sigmoid β 0.1         implicit           mean over pairs
 //   sft                    —                            NLL                       —                  token-mean
 import Foundation
@@ -39,8 +39,9 @@ public enum AlgorithmPreset: String, ConfigChoice {
     /// loss (k2, β = 1e-5), dynamic filtering.
     case reinforcePlusPlusBaseline = "reinforce++-baseline"
     /// PPO — Schulman et al., arXiv 1707.06347, with Ouyang et al. (arXiv 2203.02155) KL-in-reward: GAE
-    /// (γ = 1, λ = 0.95), value head (vf_coef 0.1, clip 0.2), KL in the reward (k1, β = 0.05), 4 epochs
-    /// (TRL PPO defaults), one completion per prompt (64 prompts, the group presets' 64 completions).
+    /// (γ = 1, λ = 0.95), value clip 0.2, KL in the reward (k1, β = 0.05), 4 epochs (TRL PPO
+    /// defaults), a separate critic (a copy of the policy with its own optimizer, as verl and
+    /// OpenRLHF train it), one completion per prompt (64 prompts, the group presets' 64 completions).
     case ppo
     /// DPO — Rafailov et al., arXiv 2305.18290: sigmoid loss, β = 0.1, lr 1e-6 (TRL).
     case dpo
@@ -56,7 +57,7 @@ public enum AlgorithmPreset: String, ConfigChoice {
         case .rloo: "RLOO (arXiv 2402.14740): leave-one-out baseline, KL reward k1 0.05"
         case .reinforcePlusPlus: "REINFORCE++ (arXiv 2501.03262): whitened returns, KL reward k1 0.01"
         case .reinforcePlusPlusBaseline: "REINFORCE++-baseline (arXiv 2501.03262): group mean + whitening, KL loss k2"
-        case .ppo: "PPO (arXiv 1707.06347): GAE + value head, KL reward k1 0.05, 4 epochs"
+        case .ppo: "PPO (arXiv 1707.06347): GAE + separate critic, KL reward k1 0.05, 4 epochs"
         case .dpo: "DPO (arXiv 2305.18290): sigmoid loss, β 0.1"
         case .sft: "SFT: token-mean next-token likelihood, lr 2e-5"
         }
@@ -117,6 +118,7 @@ public enum AlgorithmPreset: String, ConfigChoice {
             c.klInReward = true
             c.klEstimator = .k1
             c.ppoEpochs = 4
+            c.critic = .separate  // Trainer/SeparateCritic.swift: higher explained variance on tiny
         case .dpo:
             c.objective = .dpo
             c.dpoBeta = 0.1

@@ -49,9 +49,11 @@ struct RolloutBatch {
         }
     }
 
-    /// The packed model batch of `rowIndices` (log-probs from position P_i − 1 on). Consecutive
-    /// rows of one group share their prompt's rows (computed once, attended to by each sample).
-    func trainingBatch(_ rowIndices: [Int]) -> TrainingBatch {
+    /// The packed model batch of `rowIndices` (log-probs from position P_i − 1 on; none when
+    /// `scored` is false, e.g. for a separate critic, so the LM head is skipped — the rows are the
+    /// same). Consecutive rows of one group share their prompt's rows (computed once, attended to
+    /// by each sample).
+    func trainingBatch(_ rowIndices: [Int], scored: Bool = true) -> TrainingBatch {
         var groups: [SequenceGroup] = []
         var lastGroup = -1
         for i in rowIndices {
@@ -60,7 +62,7 @@ struct RolloutBatch {
             if groupIDs[i] == lastGroup, let g = groups.last, g.prefix == prompt {
                 groups[groups.count - 1].continuations.append(rest)
             } else {
-                groups.append(SequenceGroup(prefix: prompt, continuations: [rest], scoreFrom: max(0, P - 1)))
+                groups.append(SequenceGroup(prefix: prompt, continuations: [rest], scoreFrom: scored ? max(0, P - 1) : Int.max))
                 lastGroup = groupIDs[i]
             }
         }

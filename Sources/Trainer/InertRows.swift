@@ -2,7 +2,7 @@
 //
 // A group whose samples all got the same reward has advantage A = 0 on every token (GRPO,
 // Dr. GRPO, RLOO …). When nothing else enters the loss — no KL term in the loss, no entropy
-// bonus, no value head — every policy loss here is proportional to A (PPO clip and dual clip,
+// bonus, no PPO critic — every policy loss here is proportional to A (PPO clip and dual clip,
 // GSPO, CISPO, GMPO, REINFORCE: ∂ℓ/∂lp_t = 0 when A_t = 0), so such a row adds exactly zero to
 // ∂L/∂θ. Its tokens still count in the mini-batch's normalisers (taken before the rows are
 // split into micro-batches), so leaving out its forward and backward passes leaves the update
@@ -17,8 +17,8 @@ import RLAlgorithms
 /// Which rows of a rollout batch carry no gradient, and how the update's metrics account for them.
 enum InertRows {
     /// Whether a row with A = 0 on every loss token contributes nothing to the gradient under `config`.
-    static func skippable(_ config: AlgorithmConfig, hasValueHead: Bool) -> Bool {
-        config.objective == .rl && !hasValueHead && config.entropyCoef == 0 && config.klPlacement != .loss
+    static func skippable(_ config: AlgorithmConfig, hasCritic: Bool) -> Bool {
+        config.objective == .rl && !hasCritic && config.entropyCoef == 0 && config.klPlacement != .loss
     }
 
     /// Per row of a [rows, columns] grid: true when every loss token's advantage is exactly 0.

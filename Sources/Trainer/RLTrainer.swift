@@ -17,7 +17,7 @@ import LM
 import Tasks
 import Tensor
 
-/// Trains one run. Owns the policy, its optimizer, the optional reference model and value head.
+/// Trains one run. Owns the policy, its optimizer, the optional reference model and PPO's critic.
 public final class RLTrainer {
     public let config: TrainConfig
     public let loaded: LoadedModel
@@ -26,7 +26,8 @@ public final class RLTrainer {
     let task: any RLTask
     let runner: EpisodeRunner
     let optimizer: AdamW
-    let valueHead: ValueHead?
+    /// PPO's critic (``Critic``): a head on the policy's trunk or a separate copy (`critic` key).
+    let critic: (any Critic)?
     public let sink: MetricSink
     var state: TrainerState
     let endTokens: Set<Int32>
@@ -63,7 +64,17 @@ public final class RLTrainer {
         } else {
             reference = nil
         }
-        valueHead = config.algorithm.needsValueHead ? ValueHead(channels: loaded.model.config.hiddenSize) : nil
+        if config.algorithm.needsValueHead {
+            switch config.algorithm.critic {
+            case .shared: critic = SharedCritic(policy: loaded.model)
+            case .separate:
+                critic = SeparateCritic(
+                    copying: loaded.model, weightDecay: Float(config.algorithm.weightDecay),
+                    maxGradNorm: config.algorithm.maxGradNorm)
+            }
+        } else {
+            critic = nil
+        }
         state = TrainerState(step: 0, optimizerStep: 0, valueOptimizerStep: nil, problemCursor: 0, configHash: config.hash)
         let tok = loaded.tokenizer
         endTokens = Set([tok.eosTokenID, tok.id(for: "<|im_end|>"), tok.id(for: "<|endoftext|>")].compactMap { $0 })
@@ -100,7 +111,7 @@ public final class RLTrainer {
         metrics["perf/tokens_per_s"] = Double(tokens) / max(1e-9, t2.timeIntervalSince(t0))
         state.step = s
         state.optimizerStep = optimizer.step
-        state.valueOptimizerStep = valueHead.map { $0.optimizer.step }
+        state.valueOptimizerStep = critic.map { $0.optimizerStep }
         sink.log(step: s, metrics: metrics)
         return metrics
     }
@@ -162,7 +173,7 @@ public final class RLTrainer {
         }
         // 3. Scoring pass (no gradient), only when something needs it.
         let offPolicy = a.ppoEpochs > 1 || a.miniBatches > 1
-        let needsOld = a.objective == .rl && (offPolicy || valueHead != nil || a.klInReward)
+        let needsOld = a.objective == .rl && (offPolicy || critic != nil || a.klInReward)
         let needsRef = a.objective == .rl && reference != nil
         var old: [Double]? = nil, ref: [Double]? = nil, oldValues: [Double]? = nil
         let scoreStart = Date()
@@ -173,8 +184,10 @@ public final class RLTrainer {
                 if needsOld {
                     let r = model.forward(tb, temperature: tau)
                     oldGrid += rb.grid(r.logprobs, batch: tb, rows: micro)
-                    if let head = valueHead {
-                        valueGrid += head.values(hidden: model.finalHiddenStates, rows: rb.responseRows(batch: tb, rows: micro))
+                    if let critic {
+                        let cells = rb.responseRows(batch: tb, rows: micro)
+                        let batch = critic.sharesPolicyTrunk ? tb : rb.trainingBatch(micro, scored: false)
+                        valueGrid += critic.values(batch: batch, cells: cells)
                     }
                 }
                 if let reference, needsRef {
@@ -184,7 +197,7 @@ public final class RLTrainer {
             }
             if needsOld { old = oldGrid }
             if needsRef { ref = refGrid }
-            if valueHead != nil { oldValues = valueGrid }
+            if critic != nil { oldValues = valueGrid }
         }
         metrics["time/score_s"] = Date().timeIntervalSince(scoreStart)
         base = try PolicyBatch(
@@ -200,7 +213,7 @@ public final class RLTrainer {
         }
         // 5. Epochs × mini-batches × micro-batches; rows that carry no gradient are left out (InertRows.swift).
         let inert = advantages.map { adv in
-            skipsInertRows && InertRows.skippable(a, hasValueHead: valueHead != nil)
+            skipsInertRows && InertRows.skippable(a, hasCritic: critic != nil)
                 ? InertRows.find(advantages: adv.values, mask: rb.mask, rows: B, columns: T) : [Bool](repeating: false, count: B)
         } ?? [Bool](repeating: false, count: B)
         let minis = a.miniBatches
@@ -227,11 +240,13 @@ public final class RLTrainer {
                     let ent = rb.grid(r.entropies, batch: tb, rows: micro)
                     let pick = { (x: [Double]?) in x.map { PolicyBatch.gather($0, rows: micro, columns: T) } }
                     let microMask = PolicyBatch.gather(rb.mask, rows: micro, columns: T)
-                    var valueRows: [Int] = []
+                    // The shared head's values join the policy objective (vf_coef·L_v); a separate
+                    // critic trains on L_v alone below.
+                    var cells: [Int] = []
                     var values: [Double]? = nil
-                    if let head = valueHead {
-                        valueRows = rb.responseRows(batch: tb, rows: micro)
-                        values = head.values(hidden: model.finalHiddenStates, rows: valueRows)
+                    if let critic {
+                        cells = rb.responseRows(batch: tb, rows: micro)
+                        if critic.sharesPolicyTrunk { values = critic.values(batch: tb, cells: cells) }
                     }
                     var dLogprobs: [Double], dEntropies: [Double]? = nil, dValues: [Double]? = nil
                     var m: [String: Double]
@@ -250,16 +265,16 @@ public final class RLTrainer {
                         let res = PolicyObjective.evaluate(
                             pb, advantages: adv.values, returns: adv.returns, config: a, normalizer: normalizer)
                         (dLogprobs, dEntropies, dValues, m) = (res.dLogprobs, res.dEntropies, res.dValues, res.metrics)
+                        if let critic, !critic.sharesPolicyTrunk, let returns = adv.returns, let vOld = pick(oldValues) {
+                            let own = critic.trainOnValueLoss(
+                                batch: rb.trainingBatch(micro, scored: false), cells: cells, policyBatch: pb,
+                                oldValues: vOld, returns: returns, config: a, normalizer: normalizer)
+                            m.merge(own) { $0 + $1 }
+                        }
                     }
                     var dHidden: [Float]? = nil
-                    if let head = valueHead, let dValues {
-                        var rows: [Int] = [], grads: [Double] = []
-                        for (k, row) in valueRows.enumerated() where row >= 0 && dValues[k] != 0 {
-                            rows.append(row)
-                            grads.append(dValues[k])
-                        }
-                        dHidden = head.backward(
-                            hidden: model.finalHiddenStates, rows: rows, dValues: grads, totalRows: tb.rowCount)
+                    if let critic, critic.sharesPolicyTrunk, let dValues {
+                        dHidden = critic.backward(batch: tb, cells: cells, dValues: dValues)
                     }
                     model.backward(
                         dLogprobs: rb.packed(dLogprobs, batch: tb, rows: micro),
@@ -275,7 +290,7 @@ public final class RLTrainer {
                 gradNorm = GradientClipping.clip(model.gradients, maxNorm: a.maxGradNorm)
                 let lr = learningRate(s)
                 optimizer.update(parameters: model.parameters, gradients: model.gradients, lr: Float(lr))
-                valueHead?.update(lr: Float(lr * config.valueLRScale))
+                critic?.update(headLR: Float(lr * config.valueLRScale), trunkLR: Float(lr))
                 optimizerSteps += 1
                 perUpdate.append(merged)
             }

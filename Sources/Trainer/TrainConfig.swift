@@ -35,7 +35,8 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     public var lrSchedule: LearningRateSchedule = .constant
     /// The PPO value head's learning rate as a multiple of `lr`, default 10: critics usually
     /// learn faster than the actor (OpenRLHF's examples: critic 9e-6, actor 5e-7), and Adam makes
-    /// `vf_coef` irrelevant to the head's own step size.
+    /// `vf_coef` irrelevant to the head's own step size. A separate critic's trunk trains at `lr`
+    /// itself (SeparateCritic.swift).
     public var valueLRScale: Double = 10
 
     enum CodingKeys: String, CodingKey {

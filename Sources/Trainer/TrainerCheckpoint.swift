@@ -1,7 +1,7 @@
 // rlhub — trainer checkpoints: a Hugging Face model folder plus everything needed to resume
 // bit for bit (architecture.md "Data that flows through", item 4):
 //   config.json, model.safetensors, generation_config.json, tokenizer files   (the model REF)
-//   optimizer.safetensors   AdamW moments (and the value head with its moments, for PPO)
+//   optimizer.safetensors   AdamW moments (and PPO's critic: value head, separate trunk, moments)
 //   trainer_state.json      step, optimizer steps, data cursor
 //   rlhub.json              config hash, rlhub version, the resolved config
 // Randomness needs no saved state: every draw is keyed by (seed, purpose, step, index).
@@ -15,6 +15,7 @@ public struct TrainerState: Codable, Sendable, Equatable {
     public var step: Int
     /// AdamW's bias-correction counter (steps skipped on empty batches do not count).
     public var optimizerStep: Int
+    /// AdamW steps of PPO's critic (head, and trunk when separate); nil without a critic.
     public var valueOptimizerStep: Int?
     /// Problems drawn so far (dynamic sampling draws more than prompts_per_step per step).
     public var problemCursor: Int
@@ -24,7 +25,7 @@ public struct TrainerState: Codable, Sendable, Equatable {
 public enum TrainerCheckpoint {
     /// Writes a checkpoint folder atomically (temporary sibling, then rename).
     static func save(
-        to folder: String, loaded: LoadedModel, optimizer: AdamW, valueHead: ValueHead?,
+        to folder: String, loaded: LoadedModel, optimizer: AdamW, critic: (any Critic)?,
         state: TrainerState, resolvedConfig: Data
     ) throws {
         let state = try JSONEncoder.sorted.encode(state)
@@ -37,12 +38,8 @@ public enum TrainerCheckpoint {
             ("adam.m", [optimizer.m.count], UnsafeBufferPointer(start: optimizer.m.pointer, count: optimizer.m.count)),
             ("adam.v", [optimizer.v.count], UnsafeBufferPointer(start: optimizer.v.pointer, count: optimizer.v.count)),
         ]
-        if let head = valueHead {
-            tensors += [
-                ("value_head.parameters", [head.parameters.count], UnsafeBufferPointer(start: head.parameters.pointer, count: head.parameters.count)),
-                ("value_head.adam.m", [head.optimizer.m.count], UnsafeBufferPointer(start: head.optimizer.m.pointer, count: head.optimizer.m.count)),
-                ("value_head.adam.v", [head.optimizer.v.count], UnsafeBufferPointer(start: head.optimizer.v.pointer, count: head.optimizer.v.count)),
-            ]
+        for (name, b) in critic?.checkpointBuffers ?? [] {
+            tensors.append((name, [b.count], UnsafeBufferPointer(start: b.pointer, count: b.count)))
         }
         try HFCheckpoint.save(
             loaded, to: folder, extraFiles: ["trainer_state.json": state, "rlhub.json": rlhubJSON]
@@ -53,7 +50,7 @@ public enum TrainerCheckpoint {
 
     /// Restores model parameters, optimizer and value-head state from a checkpoint folder.
     static func restore(
-        from folder: String, into model: LlamaModel, optimizer: AdamW, valueHead: ValueHead?
+        from folder: String, into model: LlamaModel, optimizer: AdamW, critic: (any Critic)?
     ) throws(InputError) -> TrainerState {
         let saved = try HFCheckpoint.load(folder: folder)
         guard saved.model.parameterCount == model.parameterCount else {
@@ -69,11 +66,11 @@ public enum TrainerCheckpoint {
         try file.copyFloats("adam.m", into: UnsafeMutableBufferPointer(start: optimizer.m.pointer, count: optimizer.m.count))
         try file.copyFloats("adam.v", into: UnsafeMutableBufferPointer(start: optimizer.v.pointer, count: optimizer.v.count))
         optimizer.restore(step: state.optimizerStep)
-        if let head = valueHead {
-            try file.copyFloats("value_head.parameters", into: UnsafeMutableBufferPointer(start: head.parameters.pointer, count: head.parameters.count))
-            try file.copyFloats("value_head.adam.m", into: UnsafeMutableBufferPointer(start: head.optimizer.m.pointer, count: head.optimizer.m.count))
-            try file.copyFloats("value_head.adam.v", into: UnsafeMutableBufferPointer(start: head.optimizer.v.pointer, count: head.optimizer.v.count))
-            head.optimizer.restore(step: state.valueOptimizerStep ?? 0)
+        if let critic {
+            for (name, b) in critic.checkpointBuffers {
+                try file.copyFloats(name, into: UnsafeMutableBufferPointer(start: b.pointer, count: b.count))
+            }
+            critic.restore(optimizerStep: state.valueOptimizerStep ?? 0)
         }
         return state
     }

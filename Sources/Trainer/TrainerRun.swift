@@ -35,13 +35,13 @@ extension RLTrainer {
     /// Writes a checkpoint folder (model in HF layout + optimizer + trainer state).
     public func saveCheckpoint(to folder: String) throws {
         try TrainerCheckpoint.save(
-            to: folder, loaded: loaded, optimizer: optimizer, valueHead: valueHead, state: state,
+            to: folder, loaded: loaded, optimizer: optimizer, critic: critic, state: state,
             resolvedConfig: config.canonicalJSON())
     }
 
     /// Restores a checkpoint written by ``saveCheckpoint(to:)`` of a run with the same config.
     public func resume(from folder: String) throws {
-        let restored = try TrainerCheckpoint.restore(from: folder, into: model, optimizer: optimizer, valueHead: valueHead)
+        let restored = try TrainerCheckpoint.restore(from: folder, into: model, optimizer: optimizer, critic: critic)
         guard restored.configHash == state.configHash else {
             throw InputError(
                 file: folder + "/trainer_state.json", field: "configHash",
