@@ -15,14 +15,9 @@ struct InertRowsTests {
     /// tiny after a short SFT warm start on 1-digit addition: some groups of 8 get mixed rewards,
     /// others all the same (inert).
     static func warmStart() throws -> LoadedModel {
-        var sft = TrainConfig(
-            algo: "sft", algorithm: AlgorithmPreset.sft.config, task: try TaskRegistry.canonicalSpec("add:digits=1"),
-            model: "preset:tiny")
-        sft.steps = 60
-        sft.evalEvery = 0
-        sft.evalEpisodes = 0
-        sft.tokenBudget = 96
-        for a in ["lr=2e-3", "prompts_per_step=32", "max_grad_norm=5", "max_new_tokens=6"] { try sft.set(a) }
+        let sft = try runConfig(
+            .sft, task: "add:digits=1", model: "preset:tiny", steps: 60, evalEpisodes: 0, tokenBudget: 96,
+            ["lr=2e-3", "prompts_per_step=32", "max_grad_norm=5", "max_new_tokens=6"])
         let loaded = try ModelLoader.load("preset:tiny", seed: 0)
         let trainer = try RLTrainer(config: sft, loaded: loaded, sink: MemoryMetricSink())
         while trainer.step < sft.steps { try trainer.runStep() }
@@ -40,14 +35,9 @@ struct InertRowsTests {
         // The process-wide thread count is left alone: the learning test sets it (serialized
         // suites still run beside each other).
         let warm = try Self.warmStart()
-        var config = TrainConfig(
-            algo: algo, algorithm: try AlgorithmPreset.parse(algo, key: "--algo").config,
-            task: try TaskRegistry.canonicalSpec("add:digits=1"), model: "sft")
-        config.steps = 1
-        config.evalEvery = 0
-        config.evalEpisodes = 0
-        config.tokenBudget = 96
-        for a in ["lr=1e-3", "prompts_per_step=16", "group_size=8", "max_new_tokens=6", "kl_coef=0"] { try config.set(a) }
+        let config = try runConfig(
+            try AlgorithmPreset.parse(algo, key: "--algo"), task: "add:digits=1", model: "sft", steps: 1, evalEpisodes: 0,
+            tokenBudget: 96, ["lr=1e-3", "prompts_per_step=16", "group_size=8", "max_new_tokens=6", "kl_coef=0"])
         var results: [(gradients: [Float], metrics: [String: Double])] = []
         for skips in [true, false] {
             let loaded = Self.copy(warm)

@@ -68,15 +68,12 @@ struct LearningTests {
         ComputeThreads.set(threads)
         defer { ComputeThreads.set(previous) }
         var outcome = LearningOutcome()
-        let task = try TaskRegistry.canonicalSpec("add:digits=2")
-        // 1. SFT warm start: batches of 64 gold demonstrations until held-out accuracy reaches
+        let task = "add:digits=2"
+        // 1. SFT warm start: batches of 32 gold demonstrations until held-out accuracy reaches
         //    `warmStartAccuracy` (checked every `checkEvery` steps, at most `maxSFTSteps`).
-        var sft = TrainConfig(algo: "sft", algorithm: AlgorithmPreset.sft.config, task: task, model: "preset:tiny")
-        sft.steps = maxSFTSteps
-        sft.evalEvery = 0
-        sft.evalEpisodes = 200
-        sft.tokenBudget = 128
-        for a in ["lr=2e-3", "prompts_per_step=32", "max_grad_norm=5", "max_new_tokens=8"] { try sft.set(a) }
+        let sft = try runConfig(
+            .sft, task: task, model: "preset:tiny", steps: maxSFTSteps, evalEpisodes: 200, tokenBudget: 128,
+            ["lr=2e-3", "prompts_per_step=32", "max_grad_norm=5", "max_new_tokens=8"])
         let loaded = try ModelLoader.load("preset:tiny", seed: 0)
         let sftTrainer = try RLTrainer(config: sft, loaded: loaded, sink: MemoryMetricSink())
         while sftTrainer.step < sft.steps {
@@ -88,12 +85,9 @@ struct LearningTests {
         }
         outcome.sftSteps = sftTrainer.step
         // 2. GRPO from the warm start.
-        var grpo = TrainConfig(algo: "grpo", algorithm: AlgorithmPreset.grpo.config, task: task, model: "sft")
-        grpo.steps = 100
-        grpo.evalEvery = 0
-        grpo.evalEpisodes = 200
-        grpo.tokenBudget = 128
-        for a in ["lr=3e-4", "prompts_per_step=64", "group_size=8", "max_new_tokens=8", "kl_coef=0"] { try grpo.set(a) }
+        let grpo = try runConfig(
+            .grpo, task: task, model: "sft", steps: 100, evalEpisodes: 200, tokenBudget: 128,
+            ["lr=3e-4", "prompts_per_step=64", "group_size=8", "max_new_tokens=8", "kl_coef=0"])
         let trainer = try RLTrainer(config: grpo, loaded: loaded, sink: MemoryMetricSink())
         let start = Date()
         outcome.before = try trainer.evaluate()["eval/accuracy"] ?? 0

@@ -13,16 +13,6 @@ import Tensor
 import Testing
 import Trainer
 
-/// Runs `body` on a thread of its own (16 MiB stack), not on Swift's cooperative pool, whose
-/// threads other tests wait for.
-private func onDedicatedThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { c in
-        let t = Thread { c.resume(with: Result { try body() }) }
-        t.stackSize = 16 << 20
-        t.start()
-    }
-}
-
 // In the Learning suite (serialized): both tests set the process-wide thread count (OpenBLAS's
 // is process-wide) and put the previous one back, so they must never run at the same time — one
 // restoring the count under the other changes the other's rounding and so its trajectory.
@@ -35,23 +25,17 @@ extension LearningTests {
 
     /// SFT warm start, then `steps` PPO steps; the explained variance and accuracy of each step.
     static func sftThenPPO(seed: Int, steps: Int) throws -> PPOCurve {
-        let task = try TaskRegistry.canonicalSpec("add:digits=1")
-        var sft = TrainConfig(algo: "sft", algorithm: AlgorithmPreset.sft.config, task: task, model: "preset:tiny")
-        sft.steps = 150
-        sft.evalEvery = 0
-        sft.evalEpisodes = 0
-        sft.tokenBudget = 96
-        for a in ["lr=2e-3", "prompts_per_step=32", "max_grad_norm=5", "max_new_tokens=6", "seed=\(seed)"] { try sft.set(a) }
+        let task = "add:digits=1"
+        let sft = try runConfig(
+            .sft, task: task, model: "preset:tiny", steps: 150, evalEpisodes: 0, tokenBudget: 96,
+            ["lr=2e-3", "prompts_per_step=32", "max_grad_norm=5", "max_new_tokens=6", "seed=\(seed)"])
         let loaded = try ModelLoader.load("preset:tiny", seed: UInt64(seed))
         let sftTrainer = try RLTrainer(config: sft, loaded: loaded, sink: MemoryMetricSink())
         while sftTrainer.step < sft.steps { try sftTrainer.runStep() }
 
-        var ppo = TrainConfig(algo: "ppo", algorithm: AlgorithmPreset.ppo.config, task: task, model: "sft")
-        ppo.steps = steps
-        ppo.evalEvery = 0
-        ppo.evalEpisodes = 0
-        ppo.tokenBudget = 96
-        for a in LearningTests.ppoSettings + ["seed=\(seed)"] { try ppo.set(a) }
+        let ppo = try runConfig(
+            .ppo, task: task, model: "sft", steps: steps, evalEpisodes: 0, tokenBudget: 96,
+            LearningTests.ppoSettings + ["seed=\(seed)"])
         let sink = MemoryMetricSink()
         let trainer = try RLTrainer(config: ppo, loaded: loaded, sink: sink)
         let start = Date()
@@ -76,7 +60,7 @@ extension LearningTests {
     @Test(.timeLimit(.minutes(5)))
     func ppoExplainedVarianceRises() async throws {
         let steps = 50
-        let curve = try await onDedicatedThread { () throws -> PPOCurve in
+        let curve = try await onOwnThread { () throws -> PPOCurve in
             // OpenBLAS's thread count is process-wide: set it and put the previous count back.
             let previous = ComputeThreads.processCount
             ComputeThreads.set(1)
