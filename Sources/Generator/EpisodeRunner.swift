@@ -78,12 +78,6 @@ public final class EpisodeRunner {
         let maxTurns = request.maxTurns ?? task.maxTurns
         let V = model.config.vocabSize
         let S = request.problems.count * n
-        if cache == nil || cache!.slots < S || cache!.capacity < budget {
-            cache = nil
-            cache = KVCache(config: model.config, slots: S, capacity: budget)
-        }
-        guard let cache else { return [] }
-        cache.resetAll()
 
         // 1. Reset every environment; samples of one problem share the first observation.
         var slots: [Slot] = []
@@ -114,6 +108,18 @@ public final class EpisodeRunner {
                 slots.append(slot)
             }
         }
+        // The KV cache holds a whole episode: the token budget, or for a single turn no more than
+        // the longest prompt plus one reply (the budget is sized for multi-turn episodes: 512
+        // positions × 64 slots are 1.5 GB for SmolLM2, where an 8 × 8 × 32-token step needs 0.2).
+        let longestPrompt = prompts.map(\.count).max() ?? 0
+        let capacity = maxTurns == 1 ? min(budget, longestPrompt + request.maxNewTokensPerTurn + 1) : budget
+        if cache == nil || cache!.slots < S || cache!.capacity < capacity {
+            cache = nil
+            cache = KVCache(config: model.config, slots: S, capacity: capacity)
+        }
+        guard let cache else { return [] }
+        cache.resetAll()
+
         // 2. Prefill each prompt once, then share it with the group's other slots.
         var packed: [Int32] = [], owner: [Int32] = [], lastRows: [Int] = []
         for (k, p) in prompts.enumerated() {
