@@ -34,7 +34,7 @@ struct GRPOStepBenchmark {
             let inert = timed.map { Int($0["rows/inert"] ?? 0) }
             let name = "train.grpo_step.smollm2-135m-instruct" + (skips ? "" : ".all_rows")
             runner.record(
-                name, seconds: med("time/step_s"), flops: nil, tokens: Int((med("response_length/mean") * 64).rounded()),
+                name, seconds: med("time/step_s"), flops: nil, tokens: Int((med("response_length/mean") * Double(config.algorithm.promptsPerStep * config.algorithm.groupSize)).rounded()),
                 rss: PeakMemory.mib(),
                 detail: String(
                     format: "8 prompts × 8 samples, ≤ 32 new tokens, kl 0; generate %.2f s + update %.2f s (medians of steps 2–4); rows inert %@ of 64%@",

@@ -282,7 +282,7 @@ public final class RLTrainer {
                     merged = PolicyObjective.mergeMetrics(merged, m)
                 }
                 if computed.count < mini.count {
-                    let computedTokens = computed.reduce(0) { n, i in n + (0..<T).filter { rb.mask[i * T + $0] != 0 }.count }
+                    let computedTokens = zip(mini, miniBatch.rowLossTokens).reduce(0) { $0 + (inert[$1.0] ? 0 : $1.1) }
                     InertRows.rescale(&merged, allTokens: normalizer.tokens, computedTokens: computedTokens)
                     if computed.isEmpty { merged = ["loss/total": 0, "loss/policy": 0, "tokens": 0, "rows/nonempty": 0] }
                 }

@@ -48,9 +48,11 @@ struct TrainerTests {
         #expect(moved == (updates > 0) || preset == .sft && moved, "\(preset): moved \(moved), updates \(updates)")
     }
 
-    @Test func resumeIsBitExact() throws {
+    /// GRPO, and PPO for its separate critic (trunk, head and their moments are in the checkpoint).
+    @Test(arguments: [AlgorithmPreset.grpo, .ppo])
+    func resumeIsBitExact(_ preset: AlgorithmPreset) throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("resume-\(UUID())").path
-        var config = try smallConfig(.grpo, steps: 4)
+        var config = try smallConfig(preset, steps: 4)
         config.checkpointEvery = 2
         // Uninterrupted.
         let a = try tinyModel()
