@@ -89,9 +89,10 @@ let package = Package(
         .testTarget(name: "GeneratorTests", dependencies: ["Generator", "LM", "Tensor", "Tasks"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "LM"]),
         .testTarget(
-            name: "ExperimentsTests", dependencies: ["Experiments", "Store", "Trainer", "LM", "Tasks", "RLAlgorithms"]),
+            name: "ExperimentsTests",
+            dependencies: ["Experiments", "Store", "Trainer", "LM", "Tasks", "RLAlgorithms", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Store", "Tensor", "LM"]),
-        .testTarget(name: "HubTests", dependencies: ["Hub", "Store", "LM"]),
+        .testTarget(name: "HubTests", dependencies: ["Hub", "HubServer", "Store", "LM", "Tensor"]),
         .testTarget(name: "CLITests", dependencies: ["LM", "Tensor", "Store"]),
     ],
     swiftLanguageModes: [.v6]

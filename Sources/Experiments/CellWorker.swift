@@ -1,4 +1,5 @@
 // rlhub — one stored run, executed: the body of a grid worker process (and of `rlhub verify`).
+import Crypto
 import Foundation
 import Generator
 import LM
@@ -26,13 +27,17 @@ public struct CellWorker {
         (store.directory ?? NSTemporaryDirectory()) + "/work"
     }
 
-    /// The stored config of a run, checked against its hash.
+    /// The stored config of a run, checked against its hash. The stored text is the canonical
+    /// JSON the hash was computed from, so its own SHA-256 is checked first: a run stored before
+    /// a config key was added still verifies (the new key decodes to its old behaviour), while
+    /// re-encoding it would add the key and change the hash.
     public static func config(of run: RunRecord) throws -> TrainConfig {
         let config: TrainConfig
         do { config = try JSONDecoder().decode(TrainConfig.self, from: Data(run.configJSON.utf8)) } catch {
             throw InputError(file: "run", field: run.id, message: "stored config does not decode: \(error)")
         }
-        guard config.hash == run.configHash else {
+        let storedTextHash = SHA256.hash(data: Data(run.configJSON.utf8)).map { String(format: "%02x", $0) }.joined()
+        guard storedTextHash == run.configHash || config.hash == run.configHash else {
             throw InputError(file: "run", field: run.id, message: "stored config does not match its hash \(run.configHash.prefix(12))")
         }
         return config

@@ -14,6 +14,8 @@ public struct VerifyResult: Sendable {
     public var firstDivergence: (step: Int, metric: String, stored: Double?, recomputed: Double?)?
     /// Stored and recomputed SHA-256 of the final checkpoint archive (full re-runs only).
     public var checkpoint: (stored: String, recomputed: String)?
+    /// The code version that stored the run, and this binary's.
+    public var codeVersions: (stored: String, current: String)
     public var matches: Bool {
         firstDivergence == nil && (checkpoint.map { $0.stored == $0.recomputed } ?? true)
     }
@@ -47,7 +49,9 @@ public enum RunVerifier {
         }
         var stored: [Int: [String: Double?]] = [:]
         for p in try store.allMetrics(run: record.id) where p.step <= horizon { stored[p.step, default: [:]][p.name] = p.value }
-        var result = VerifyResult(run: record.id, steps: horizon, pointsCompared: 0)
+        var result = VerifyResult(
+            run: record.id, steps: horizon, pointsCompared: 0,
+            codeVersions: (record.codeVersion.description, CodeVersion.current.description))
         outer: for step in Set(stored.keys).union(recomputed.keys).sorted() {
             let a = stored[step] ?? [:]
             let b = recomputed[step] ?? [:]

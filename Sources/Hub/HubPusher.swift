@@ -68,6 +68,7 @@ public struct HubPusher: Sendable {
     @discardableResult
     public func push(release: String) async throws -> PushSummary {
         _ = try store.release(release)
+        let session = UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
         let temp = NSTemporaryDirectory() + "rlhub-push-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         defer { try? FileManager.default.removeItem(atPath: temp) }
         let index = try HubPublisher.publish(store: store, release: release, to: temp)
@@ -84,14 +85,14 @@ public struct HubPusher: Sendable {
                 continue
             }
             let size = index.files[path]?.bytes ?? 0
-            let (status, text) = try await put(path: path, release: release, body: .stream(FileChunks(path: temp + "/" + path), length: .known(size)))
+            let (status, text) = try await put(path: path, release: release, session: session, body: .stream(FileChunks(path: temp + "/" + path), length: .known(size)))
             guard (200..<300).contains(status) else { throw PushRefused(status: status, message: Self.reason(text)) }
             summary.uploaded.append(path)
             summary.bytesUploaded += size
             log("\(path): \(size) bytes uploaded")
         }
         let indexData = try Data(contentsOf: URL(fileURLWithPath: temp + "/" + HubIndex.fileName))
-        let (status, text) = try await put(path: HubIndex.fileName, release: release, body: .bytes(ByteBuffer(bytes: indexData)))
+        let (status, text) = try await put(path: HubIndex.fileName, release: release, session: session, body: .bytes(ByteBuffer(bytes: indexData)))
         guard (200..<300).contains(status) else { throw PushRefused(status: status, message: Self.reason(text)) }
         summary.status = status
         summary.serverSummary = text
@@ -110,10 +111,12 @@ public struct HubPusher: Sendable {
         }
     }
 
-    func put(path: String, release: String, body: HTTPClientRequest.Body) async throws -> (Int, String) {
+    /// PUTs one file of the push `session` (the server stages each session apart).
+    func put(path: String, release: String, session: String, body: HTTPClientRequest.Body) async throws -> (Int, String) {
         var request = HTTPClientRequest(url: "\(server)/api/push/\(release)/\(path)")
         request.method = .PUT
         if !token.isEmpty { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        request.headers.add(name: "Rlhub-Push-Session", value: session)
         request.body = body
         do {
             let response = try await HTTPClient.shared.execute(request, timeout: timeout)

@@ -1,7 +1,9 @@
 // rlhub — `PUT /api/push/RELEASE/PATH`: the server side of `rlhub push`.
 //
 // A push uploads the files of a release's hub folder one by one (its store subset and the
-// checkpoint archives the server lacks) into `STORE/incoming/RELEASE/`, then its `index.json`.
+// checkpoint archives the server lacks) into `STORE/incoming/RELEASE/SESSION/`, then its
+// `index.json`. SESSION comes from the `Rlhub-Push-Session` header (32 hex digits, one per
+// `rlhub push`), so overlapping pushes of one release never share, or remove, each other's files.
 // The index triggers the import: every file the release names is verified against the index's
 // SHA-256 (an archive the store already holds need not be uploaded), the staging folder is pulled
 // like any hub folder (`HubPuller`: one transaction, nothing stored on any error), the release is
@@ -50,14 +52,15 @@ struct PushReceiverMiddleware<Context: RequestContext>: RouterMiddleware {
             guard HubFilesMiddleware<Context>.isPlainRelativePath(path), !path.isEmpty else {
                 throw InputError(file: "push", field: "path", message: "'\(path.prefix(120))' is not a hub path")
             }
+            let staging = try stagingDirectory(release, request: request)
             if path == HubIndex.fileName {
-                return try await finish(release: release, request: request)
+                return try await finish(release: release, staging: staging, request: request)
             }
             try HubPath.validate(path, source: "push", field: "path")
             if path.hasPrefix("releases/"), path != HubPath.releaseStore(release) {
                 throw InputError(file: "push", field: "path", message: "release \(release) may only upload \(HubPath.releaseStore(release))")
             }
-            return try await receive(release: release, path: path, request: request)
+            return try await receive(path: path, into: staging, request: request)
         } catch let error as UploadTooLarge {
             return Reply.error(.contentTooLarge, error.message)
         } catch {
@@ -67,12 +70,12 @@ struct PushReceiverMiddleware<Context: RequestContext>: RouterMiddleware {
 
     /// Streams one file into the staging folder (under a temporary name, renamed when complete). An
     /// archive's hash is its name, so it is checked at once.
-    private func receive(release: String, path: String, request: Request) async throws -> Response {
+    private func receive(path: String, into staging: String, request: Request) async throws -> Response {
         let limit = state.configuration.maxUploadBytes
         if let declared = request.headers[.contentLength].flatMap({ Int64($0) }), declared > limit {
             throw UploadTooLarge(message: "\(path): \(declared) bytes exceed the server's limit of \(limit)")
         }
-        let target = stagingDirectory(release) + "/" + path
+        let target = staging + "/" + path
         try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         let temp = target + ".upload-\(UUID().uuidString)"
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
@@ -106,11 +109,10 @@ struct PushReceiverMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     /// Verifies the staged files against the pushed index, imports the release, publishes it.
-    private func finish(release: String, request: Request) async throws -> Response {
+    private func finish(release: String, staging: String, request: Request) async throws -> Response {
         let body = try await request.body.collect(upTo: Self.maxIndexBytes)
         let pushed = try HubIndex.decode(Data(body.readableBytesView), source: "pushed index.json")
         let entry = try pushed.release(release, in: "pushed index.json")
-        let staging = stagingDirectory(release)
 
         // Only this release, and every file it names: staged and intact, or (an archive) already here.
         var files: [String: HubFile] = [entry.store.path: HubFile(sha256: entry.store.sha256, bytes: entry.store.bytes)]
@@ -144,9 +146,12 @@ struct PushReceiverMiddleware<Context: RequestContext>: RouterMiddleware {
             }
         } catch let error as InputError {
             let conflict = error.message.contains("differs") || error.message.contains("conflict")
-            return Reply.error(conflict ? .conflict : .badRequest, error.description)
+            // The staging folder is this server's business, not the client's.
+            return Reply.error(conflict ? .conflict : .badRequest, error.description.replacingOccurrences(of: staging, with: "the pushed release"))
         }
         try? FileManager.default.removeItem(atPath: staging)
+        // The release's folder goes when no other push is staging into it (rmdir fails otherwise).
+        rmdir((staging as NSString).deletingLastPathComponent)
         let result = summary.releases.first
         return try Reply.json(Pushed(
             release: release, runs_imported: result?.imported ?? [], runs_present: result?.alreadyPresent ?? [],
@@ -155,8 +160,20 @@ struct PushReceiverMiddleware<Context: RequestContext>: RouterMiddleware {
             status: (result?.releaseWasPresent ?? false) ? .ok : .created)
     }
 
-    private func stagingDirectory(_ release: String) -> String {
-        state.configuration.incomingDirectory + "/" + release
+    /// The header naming one push's uploads.
+    static var sessionHeader: String { "Rlhub-Push-Session" }
+
+    /// `STORE/incoming/RELEASE/SESSION`: a push's own staging folder (`default` for a client
+    /// that sends no session).
+    private func stagingDirectory(_ release: String, request: Request) throws -> String {
+        var session = "default"
+        if let given = request.headers.first(where: { $0.name.canonicalName == Self.sessionHeader.lowercased() })?.value {
+            guard given.count == 32, given.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else {
+                throw InputError(file: "push", field: Self.sessionHeader, message: "expected 32 lowercase hex digits")
+            }
+            session = given
+        }
+        return state.configuration.incomingDirectory + "/" + release + "/" + session
     }
 }
 

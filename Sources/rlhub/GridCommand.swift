@@ -263,10 +263,12 @@ struct VerifyCommand: ParsableCommand {
         var line = "verify \(r.run): \(r.steps) steps, \(r.pointsCompared) metric points"
         if let c = r.checkpoint { line += ", final checkpoint sha256 \(c.stored.prefix(16))… " + (c.stored == c.recomputed ? "identical" : "differs (recomputed \(c.recomputed.prefix(16))…)") }
         print(line)
+        let (storedCode, currentCode) = r.codeVersions
+        let codeNote = storedCode == currentCode ? "" : " (stored by code \(storedCode.prefix(12)), re-run by \(currentCode.prefix(12)))"
         if let d = r.firstDivergence {
-            throw RunFailure(message: "verify \(r.run): first divergence at step \(d.step), \(d.metric): stored \(d.stored.map { "\($0)" } ?? "missing"), recomputed \(d.recomputed.map { "\($0)" } ?? "missing")")
+            throw RunFailure(message: "verify \(r.run)\(codeNote): first divergence at step \(d.step), \(d.metric): stored \(d.stored.map { "\($0)" } ?? "missing"), recomputed \(d.recomputed.map { "\($0)" } ?? "missing")")
         }
-        if !r.matches { throw RunFailure(message: "verify \(r.run): final checkpoint differs") }
+        if !r.matches { throw RunFailure(message: "verify \(r.run)\(codeNote): final checkpoint differs") }
         print("identical")
     }
 }

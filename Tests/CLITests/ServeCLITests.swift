@@ -154,6 +154,12 @@ struct ServeCLITests {
         expectBadInput(try rlhub("push", "nosuch", "--to", server.url, "--store", source.store, "--token-file", tokenFile), ["nosuch"])
         expectBadInput(try rlhub("push", "other-v1", "--to", "ftp://x", "--store", source.store, "--token-file", tokenFile), ["--to"])
 
+        // A session that is not 32 hex digits names no folder.
+        let badSession = try curl(server.url + "/api/push/other-v1/releases/other-v1/store.sqlite",
+                                  ["-X", "PUT", "-H", "Authorization: Bearer \(token)", "-H", "Rlhub-Push-Session: ../../../tmp", "--data-binary", "x"])
+        #expect(badSession.status == 400 && badSession.text.contains("Rlhub-Push-Session"), "\(badSession.status) \(badSession.text)")
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: target.store + "/incoming")) ?? []).isEmpty)
+
         // The right token: imported, published, pullable.
         let pushed = try rlhub("push", "other-v1", "--to", server.url, "--store", source.store, "--token-file", tokenFile, "--format", "json")
         #expect(pushed.status == 0, "\(pushed.err)")
@@ -167,6 +173,40 @@ struct ServeCLITests {
         // Again: nothing to upload but the release store and the index; the server already has it.
         let again = try rlhub("push", "other-v1", "--to", server.url, "--store", source.store, "--token-file", tokenFile)
         #expect(again.status == 0 && again.out.contains("2 archives already there") && again.out.contains("already had"), "\(again.out) \(again.err)")
+    }
+
+    /// Pushes of one release that overlap each stage into their own folder: a push that finishes
+    /// does not remove what another is still uploading.
+    @Test(.timeLimit(.minutes(5)))
+    func concurrentPushesOfOneReleaseAllSucceed() throws {
+        let root = tempDir()
+        let target = try ServeFixture(in: root + "/target")
+        let source = try ServeFixture(in: root + "/source", experiment: "other", release: "other-v1", runs: 3, checkpointBytes: 1 << 20, salt: 3)
+        let tokenFile = root + "/token"
+        try "0123456789abcdef0123456789abcdef".write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        let server = try ServeProcess(store: target.store, arguments: ["--push-token-file", tokenFile])
+        defer { server.stop() }
+        var pushes: [(Process, String)] = []
+        for i in 0..<6 {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: rlhubBinary)
+            p.arguments = ["push", "other-v1", "--to", server.url, "--store", source.store, "--token-file", tokenFile]
+            let err = root + "/push-\(i).err"
+            FileManager.default.createFile(atPath: err, contents: nil)
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle(forWritingAtPath: err)
+            try p.run()
+            pushes.append((p, err))
+        }
+        for (p, err) in pushes {
+            p.waitUntilExit()
+            #expect(p.terminationStatus == 0, "\((try? String(contentsOfFile: err, encoding: .utf8)) ?? "")")
+        }
+        let fresh = root + "/fresh"
+        #expect(try rlhub("pull", server.url, "--release", "other-v1", "--store", fresh).status == 0)
+        #expect(try ServeFixture.snapshot(store: fresh, release: "other-v1") == ServeFixture.snapshot(store: source.store, release: "other-v1"))
+        let left = (try? FileManager.default.contentsOfDirectory(atPath: target.store + "/incoming/other-v1")) ?? []
+        #expect(left.isEmpty, "staging left behind: \(left)")
     }
 
     @Test(.timeLimit(.minutes(5)))
