@@ -2,13 +2,12 @@
 import Foundation
 import Hummingbird
 import LM
+import Store
 
 enum Reply {
-    /// Sorted-key JSON of `value`.
+    /// Sorted-key JSON of `value` (non-finite numbers as `null`).
     static func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var data = try encoder.encode(value)
+        var data = try OutputJSON.encode(value, pretty: false)
         data.append(0x0a)
         return bytes(data, type: "application/json", status: status)
     }

@@ -2,6 +2,7 @@
 import RLAlgorithms
 import ArgumentParser
 import Experiments
+import Store
 import Foundation
 import LM
 import Tensor
@@ -86,10 +87,9 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case table, json
 }
 
+/// Prints `value` as indented JSON (non-finite numbers as `null`).
 func printJSON<T: Encodable>(_ value: T) throws {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    let data = try encoder.encode(value)
+    let data = try OutputJSON.encode(value, pretty: true)
     FileHandle.standardOutput.write(data)
     FileHandle.standardOutput.write(Data("\n".utf8))
 }
