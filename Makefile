@@ -13,7 +13,7 @@ PY_IMPORTS := numpy, safetensors, gguf, tokenizers, jinja2, pytest, scipy, rliab
 MODEL_FILE := models/SmolLM2-135M-Instruct.Q4_1.gguf
 MODEL_SHA256 := b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
 
-.PHONY: slurm-up slurm-down deps test-deps build build-bin test bench store-bench hub-bench doctor clean model learn baseline
+.PHONY: slurm-up slurm-down deps test-deps build build-bin test bench store-bench hub-bench publish-baselines doctor clean model learn baseline
 
 ## deps: install system libraries and the Python packages tests use as references (idempotent)
 deps:
@@ -73,6 +73,11 @@ bench: build model
 ## store-bench: the store against MLflow 3.x's SQLite store, same workload, one run
 store-bench: build-bin
 	scripts/store-bench.sh
+
+## publish-baselines: rebuild the published release baselines-v1 (baselines/, reports/baseline/)
+## from this checkout's code: grid into a fresh store, release, publish, report
+publish-baselines: build-bin
+	scripts/publish-baselines.sh
 
 ## hub-bench: rlhub serve under 50 concurrent pulls (latency) and pull throughput over loopback
 hub-bench: build
