@@ -88,6 +88,13 @@ public struct ModelResolver {
             let have = checkpoints.map { String($0.step) }.joined(separator: ", ")
             throw InputError(file: ref, message: step == nil ? "the run has no checkpoint" : "no checkpoint at that step (have: \(have))")
         }
+        guard try store.blobs.contains(sha256: chosen.sha256) else {
+            // A run of a pulled release whose archive was not pulled (or not published: then
+            // the release holds only its hash).
+            let release = try store.releases().first { $0.runs.contains(run) }
+            let how = release.map { " (pull it: rlhub pull \($0.source ?? "SOURCE") --release \($0.name) --run \(run); a release that did not publish it holds only its hash)" } ?? ""
+            throw InputError(file: ref, message: "the checkpoint \(chosen.sha256.prefix(16))… of run \(run) is not in this store\(how)")
+        }
         return try extracted(sha256: chosen.sha256, ref: ref)
     }
 

@@ -79,6 +79,11 @@ struct BaselinesHubCLITests {
         #expect(compare.status == 0, "compare: \(compare.err)")
         #expect(compare.out.contains("P(A > B)") || compare.out.contains("P(A>B)"), "\(compare.out)")
 
+        // A run whose warm-up checkpoint is not here cannot be re-run: one line saying which and how.
+        let metadata = try rlhub("pull", Self.hub, "--store", root + "/metadata-only", "--metadata-only")
+        try #require(metadata.status == 0, "pull: \(metadata.err)")
+        expectBadInput(try rlhub("verify", rl[1].id, "--steps", "1", "--store", root + "/metadata-only"), ["is not in this store", "rlhub pull"])
+
         let badRef = try rlhub("eval", "--model", "hub:baselines-v1", "--task", "add:digits=1", "--store", store)
         expectBadInput(badRef, ["hub:baselines-v1", "expected hub:RELEASE/RUN"])
     }
