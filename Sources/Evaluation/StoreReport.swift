@@ -168,6 +168,10 @@ public enum StoreReport {
             improvement = ImprovementMatrix(algorithms: algorithms, cells: cells)
         }
 
+        // Accuracy lies in [0, 1]; a t-interval over 3 seeds does not know that and reaches past
+        // both ends, so bounds are clipped to the range the metric can take.
+        func clipped(_ bound: Double) -> Double { bound.isNaN ? bound : min(1, max(0, bound)) }
+
         // Learning curves: held-out accuracy at every evaluation step, mean and 95% t-band.
         let grouping = CurveGrouping(
             alignment: .intersection, smoothing: options.smoothing, points: options.curvePoints)
@@ -181,13 +185,13 @@ public enum StoreReport {
                     bands.first { $0.group == a }.map { b in
                         CurveSeries(label: a, points: b.steps.indices.map {
                             CurvePoint(x: Double(b.steps[$0]), mean: b.mean[$0],
-                                       low: b.runs > 1 ? b.lower[$0] : .nan, high: b.runs > 1 ? b.upper[$0] : .nan)
+                                       low: b.runs > 1 ? clipped(b.lower[$0]) : .nan, high: b.runs > 1 ? clipped(b.upper[$0]) : .nan)
                         })
                     }
                 })
         }
 
-        // Final scores: mean and Student-t 95% interval over seeds (none for one run).
+        // Final scores: mean and Student-t 95% interval over seeds (none for one run), clipped to [0, 1].
         var finalScores: [FinalScoreRow] = []
         for a in algorithms {
             for t in tasks {
@@ -197,7 +201,7 @@ public enum StoreReport {
                 let one = values.count == 1
                 finalScores.append(FinalScoreRow(
                     algorithm: a, task: t, runs: values.count, mean: ci.estimate,
-                    low: one ? .nan : ci.lower, high: one ? .nan : ci.upper))
+                    low: one ? .nan : clipped(ci.lower), high: one ? .nan : clipped(ci.upper)))
             }
         }
 
@@ -264,7 +268,7 @@ public enum StoreReport {
             scoreName: "test accuracy",
             intervalMethod: "95% stratified bootstrap confidence intervals, "
                 + "\(grouped(options.bootstrapReps)) resamples (seed \(options.bootstrapSeed)); "
-                + "learning-curve bands and final-score intervals: Student-t 95% over seeds",
+                + "learning-curve bands and final-score intervals: Student-t 95% over seeds, clipped to [0, 1]",
             algorithms: algorithms, tasks: tasks, learningCurves: learningCurves, aggregates: aggregates,
             performanceProfile: profile, improvement: improvement, finalScores: finalScores,
             provenance: provenance, data: table)

@@ -46,16 +46,7 @@ struct ServeBenchTests {
             let wave = waves.count
             var pulls: [Process] = []
             let started = Date()
-            for i in 0..<50 {
-                let p = Process()
-                p.executableURL = URL(fileURLWithPath: rlhubBinary)
-                p.arguments = ["pull", server.url, "--store", root + "/pull-\(wave)-\(i)"]
-                p.environment = ProcessInfo.processInfo.environment.merging(["RLHUB_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"]) { $1 }
-                p.standardOutput = FileHandle.nullDevice
-                p.standardError = FileHandle.nullDevice
-                try p.run()
-                pulls.append(p)
-            }
+            for i in 0..<50 { pulls.append(try startRLHub(["pull", server.url, "--store", root + "/pull-\(wave)-\(i)"])) }
             while pulls.contains(where: \.isRunning) {
                 let a = try Self.timed(server.url + "/api/runs")
                 let b = try Self.timed(server.url + "/hub/" + blob)

@@ -106,14 +106,7 @@ struct ServeCLITests {
         let expected = try ServeFixture.snapshot(store: fixture.store, release: fixture.release)
         var processes: [(Process, String)] = []
         for i in 0..<50 {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: rlhubBinary)
-            p.arguments = ["pull", server.url, "--store", root + "/pull-\(i)"]
-            p.environment = ProcessInfo.processInfo.environment.merging(["RLHUB_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"]) { $1 }
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            processes.append((p, root + "/pull-\(i)"))
+            processes.append((try startRLHub(["pull", server.url, "--store", root + "/pull-\(i)"]), root + "/pull-\(i)"))
         }
         for (p, _) in processes { p.waitUntilExit() }
         #expect(processes.allSatisfy { $0.0.terminationStatus == 0 }, "failed pulls: \(processes.filter { $0.0.terminationStatus != 0 }.count)")
@@ -188,15 +181,8 @@ struct ServeCLITests {
         defer { server.stop() }
         var pushes: [(Process, String)] = []
         for i in 0..<6 {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: rlhubBinary)
-            p.arguments = ["push", "other-v1", "--to", server.url, "--store", source.store, "--token-file", tokenFile]
             let err = root + "/push-\(i).err"
-            FileManager.default.createFile(atPath: err, contents: nil)
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle(forWritingAtPath: err)
-            try p.run()
-            pushes.append((p, err))
+            pushes.append((try startRLHub(["push", "other-v1", "--to", server.url, "--store", source.store, "--token-file", tokenFile], stderr: err), err))
         }
         for (p, err) in pushes {
             p.waitUntilExit()

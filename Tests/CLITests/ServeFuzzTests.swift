@@ -5,7 +5,6 @@
 // the server must answer with a well-formed status line and never a 5xx, or close the connection;
 // never show a file outside the hub; and still serve the release byte for byte afterwards.
 import Foundation
-import LM
 import Tensor
 import Testing
 
@@ -30,7 +29,7 @@ struct ServeFuzzTests {
         for i in 0..<600 {
             var rng = CounterRNG(seed: 0x4777, purpose: .testing, index: UInt64(i))
             let request = Self.damage(valid[Int(rng.next32() % UInt32(valid.count))], &rng)
-            let response = try Self.exchange(port: port, request)
+            let response = try httpExchange(port: port, request)
             #expect(server.process.isRunning, "the server died on case \(i): \(String(decoding: request.prefix(200), as: UTF8.self))")
             guard server.process.isRunning else { return }
             let text = String(decoding: response, as: UTF8.self)
@@ -100,32 +99,6 @@ struct ServeFuzzTests {
             if bytes.isEmpty { bytes = Array("\r\n".utf8) }
         }
         return bytes
-    }
-
-    /// Sends `request`, closes the sending side, and reads until the server closes (or 5 s pass).
-    static func exchange(port: UInt16, _ request: [UInt8]) throws -> Data {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw InputError(file: "127.0.0.1:\(port)", message: "cannot connect") }
-        _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        shutdown(fd, Int32(SHUT_WR))
-        var response = Data()
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = recv(fd, &buffer, buffer.count, 0)
-            if n <= 0 { break }
-            response.append(contentsOf: buffer[0..<n])
-        }
-        return response
     }
 
     /// The status of an HTTP/1.x status line, nil when the first line is not one.

@@ -149,8 +149,19 @@ func curl(_ url: String, _ extra: [String] = []) throws -> HTTPResult {
 /// A request written byte for byte on a TCP socket (no client normalises the path); the status.
 func rawHTTPStatus(_ url: String, requestLine: String) throws -> (status: Int, response: String) {
     let port = UInt16(url.split(separator: ":").last!)!
+    let response = try httpExchange(port: port, Array((requestLine + "\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").utf8))
+    let text = String(decoding: response, as: UTF8.self)
+    let status = Int(text.split(separator: " ").dropFirst().first ?? "") ?? 0
+    return (status, text)
+}
+
+/// Sends `request` to 127.0.0.1:`port`, closes the sending side, and reads until the server
+/// closes (or 5 s pass without a byte).
+func httpExchange(port: UInt16, _ request: [UInt8]) throws -> Data {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
+    var timeout = timeval(tv_sec: 5, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_port = port.bigEndian
@@ -158,9 +169,9 @@ func rawHTTPStatus(_ url: String, requestLine: String) throws -> (status: Int, r
     let connected = withUnsafePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     }
-    guard connected == 0 else { throw InputError(file: url, message: "cannot connect") }
-    let request = requestLine + "\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    _ = request.withCString { send(fd, $0, strlen($0), 0) }
+    guard connected == 0 else { throw InputError(file: "127.0.0.1:\(port)", message: "cannot connect") }
+    _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+    shutdown(fd, Int32(SHUT_WR))
     var response = Data()
     var buffer = [UInt8](repeating: 0, count: 65536)
     while true {
@@ -168,7 +179,23 @@ func rawHTTPStatus(_ url: String, requestLine: String) throws -> (status: Int, r
         if n <= 0 { break }
         response.append(contentsOf: buffer[0..<n])
     }
-    let text = String(decoding: response, as: UTF8.self)
-    let status = Int(text.split(separator: " ").dropFirst().first ?? "") ?? 0
-    return (status, text)
+    return response
+}
+
+/// Starts `rlhub ARGS` in the background with one thread; stdout is discarded, stderr goes to
+/// the file `stderr` (discarded when nil).
+func startRLHub(_ args: [String], stderr: String? = nil) throws -> Process {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: rlhubBinary)
+    p.arguments = args
+    p.environment = ProcessInfo.processInfo.environment.merging(["RLHUB_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"]) { $1 }
+    p.standardOutput = FileHandle.nullDevice
+    if let stderr {
+        FileManager.default.createFile(atPath: stderr, contents: nil)
+        p.standardError = FileHandle(forWritingAtPath: stderr)
+    } else {
+        p.standardError = FileHandle.nullDevice
+    }
+    try p.run()
+    return p
 }
