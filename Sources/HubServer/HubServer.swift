@@ -33,6 +33,7 @@ public struct HubServer: Sendable {
         self.configuration = configuration
         state = HubState(configuration: configuration, store: try RunStore(directory: configuration.storeDirectory))
         try state.publishAll()
+        PushStaging.removeAbandoned(in: configuration.incomingDirectory)
     }
 
     /// The releases the hub serves.

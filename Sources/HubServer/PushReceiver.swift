@@ -3,7 +3,8 @@
 // A push uploads the files of a release's hub folder one by one (its store subset and the
 // checkpoint archives the server lacks) into `STORE/incoming/RELEASE/SESSION/`, then its
 // `index.json`. SESSION comes from the `Rlhub-Push-Session` header (32 hex digits, one per
-// `rlhub push`), so overlapping pushes of one release never share, or remove, each other's files.
+// `rlhub push`), so overlapping pushes of one release never share, or remove, each other's files;
+// a session left unfinished for a day is removed (`PushStaging`).
 // The index triggers the import: every file the release names is verified against the index's
 // SHA-256 (an archive the store already holds need not be uploaded), the staging folder is pulled
 // like any hub folder (`HubPuller`: one transaction, nothing stored on any error), the release is
@@ -150,8 +151,7 @@ struct PushReceiverMiddleware<Context: RequestContext>: RouterMiddleware {
             return Reply.error(conflict ? .conflict : .badRequest, error.description.replacingOccurrences(of: staging, with: "the pushed release"))
         }
         try? FileManager.default.removeItem(atPath: staging)
-        // The release's folder goes when no other push is staging into it (rmdir fails otherwise).
-        rmdir((staging as NSString).deletingLastPathComponent)
+        PushStaging.removeAbandoned(in: state.configuration.incomingDirectory)
         let result = summary.releases.first
         return try Reply.json(Pushed(
             release: release, runs_imported: result?.imported ?? [], runs_present: result?.alreadyPresent ?? [],
@@ -174,6 +174,30 @@ struct PushReceiverMiddleware<Context: RequestContext>: RouterMiddleware {
             session = given
         }
         return state.configuration.incomingDirectory + "/" + release + "/" + session
+    }
+}
+
+/// Push staging folders nobody finished: a client that died between its uploads and its index
+/// leaves `incoming/RELEASE/SESSION/` behind.
+enum PushStaging {
+    /// How long a session may stay unfinished before it counts as abandoned.
+    static let abandonedAfter: TimeInterval = 24 * 3600
+
+    /// Removes the session folders under `incoming` last changed more than ``abandonedAfter`` ago
+    /// (a push takes minutes, not a day), and release folders left empty. Runs when the server
+    /// starts and after every finished push.
+    static func removeAbandoned(in incoming: String, now: Date = Date()) {
+        let fm = FileManager.default
+        for release in (try? fm.contentsOfDirectory(atPath: incoming)) ?? [] {
+            let releaseDir = incoming + "/" + release
+            for session in (try? fm.contentsOfDirectory(atPath: releaseDir)) ?? [] {
+                let dir = releaseDir + "/" + session
+                guard let changed = (try? fm.attributesOfItem(atPath: dir))?[.modificationDate] as? Date,
+                      now.timeIntervalSince(changed) > abandonedAfter else { continue }
+                try? fm.removeItem(atPath: dir)
+            }
+            rmdir(releaseDir)
+        }
     }
 }
 

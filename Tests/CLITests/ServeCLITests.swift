@@ -195,6 +195,25 @@ struct ServeCLITests {
         #expect(left.isEmpty, "staging left behind: \(left)")
     }
 
+    /// A push that died between its uploads and its index leaves a session folder; after a day
+    /// the server removes it (at start, and after any finished push), and never a recent one.
+    @Test(.timeLimit(.minutes(5)))
+    func abandonedPushSessionsAreRemoved() throws {
+        let fixture = try ServeFixture(in: tempDir(), runs: 1)
+        let incoming = fixture.store + "/incoming/gone-v1"
+        let old = incoming + "/" + String(repeating: "a", count: 32), recent = incoming + "/" + String(repeating: "b", count: 32)
+        for dir in [old, recent] {
+            try FileManager.default.createDirectory(atPath: dir + "/releases/gone-v1", withIntermediateDirectories: true)
+            try Data("partial".utf8).write(to: URL(fileURLWithPath: dir + "/releases/gone-v1/store.sqlite"))
+        }
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-25 * 3600)], ofItemAtPath: old)
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-23 * 3600)], ofItemAtPath: recent)
+        let server = try ServeProcess(store: fixture.store)
+        defer { server.stop() }
+        #expect(!FileManager.default.fileExists(atPath: old))
+        #expect(FileManager.default.fileExists(atPath: recent + "/releases/gone-v1/store.sqlite"))
+    }
+
     @Test(.timeLimit(.minutes(5)))
     func jsonAPI() throws {
         let fixture = try ServeFixture(in: tempDir())
