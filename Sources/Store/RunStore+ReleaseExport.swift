@@ -56,8 +56,11 @@ extension RunStore {
                         ]
                         for (table, predicate) in copies {
                             try Self.copyRows(table: table, predicate: predicate, from: src, to: dst) { column, value in
-                                // The process that ran a run is of no use outside this machine.
-                                table == "runs" && (column == "pid" || column == "pid_start") ? .null : value
+                                // The process that ran a run, and where this store pulled the
+                                // release from, are of no use outside this machine (and a pulled
+                                // release published again gives the first hub's bytes).
+                                (table == "runs" && (column == "pid" || column == "pid_start")) || (table == "releases" && column == "source")
+                                    ? .null : value
                             }
                         }
                         return .commit

@@ -51,6 +51,30 @@ struct BaselinesHubCLITests {
         #expect(runs.out.split(separator: "\n").count == 37)  // header + 36 runs
     }
 
+    /// `rlhub serve` of a store that pulled the release (4 of 36 archives): every page of every
+    /// run answers, and the server is still up after them (a PPO run's adv/mean of ±1e-16 once
+    /// trapped in the chart axis and took the server down).
+    @Test(.timeLimit(.minutes(5)))
+    func everyPageOfThePulledReleaseServes() throws {
+        let store = tempDir() + "/store"
+        try #require(try rlhub("pull", Self.hub, "--store", store).status == 0)
+        let server = try ServeProcess(store: store)
+        defer { server.stop() }
+        let (published, unpublished) = try Self.runs()
+        let ids = published.map(\.id) + unpublished
+        #expect(ids.count == 36)
+        for id in ids {
+            let page = try curl(server.url + "/runs/" + id)
+            #expect(page.status == 200 && page.text.contains("<svg"), "/runs/\(id) → \(page.status)")
+            let detail = try curl(server.url + "/api/runs/" + id)
+            #expect(detail.status == 200 && (try? JSONSerialization.jsonObject(with: detail.body)) != nil, "/api/runs/\(id)")
+        }
+        for path in ["/", "/releases", "/reports", "/reports/baseline", "/compare?runs=" + ids.prefix(12).joined(separator: ","), "/hub/index.json"] {
+            #expect(try curl(server.url + path).status == 200, "\(path)")
+        }
+        #expect(server.process.isRunning)
+    }
+
     @Test func pulledCheckpointsAreModelReferences() throws {
         let root = tempDir()
         let store = root + "/store"

@@ -195,6 +195,33 @@ struct ServeCLITests {
         #expect(left.isEmpty, "staging left behind: \(left)")
     }
 
+    /// A store that pulled a release without all its archives (`publish --checkpoints`) serves
+    /// it, and a pull from that server gets what the first hub had: the same rows, the archives
+    /// that were published, the others' hashes.
+    @Test(.timeLimit(.minutes(5)))
+    func aPulledPartialReleaseIsServedAgain() throws {
+        let root = tempDir()
+        let fixture = try ServeFixture(in: root)
+        let published = try rlhub("publish", fixture.release, "--to", root + "/hub", "--store", fixture.store, "--checkpoints", "seed = 0")
+        try #require(published.status == 0, "\(published.err)")
+        let middle = root + "/middle"
+        try #require(try rlhub("pull", root + "/hub", "--store", middle).status == 0)
+        let server = try ServeProcess(store: middle)
+        defer { server.stop() }
+        let last = root + "/last"
+        let pulled = try rlhub("pull", server.url, "--store", last)
+        #expect(pulled.status == 0, "\(pulled.err)")
+        #expect(try ServeFixture.snapshot(store: last, release: fixture.release) == ServeFixture.snapshot(store: fixture.store, release: fixture.release))
+        let index = try JSONSerialization.jsonObject(with: try curl(server.url + "/hub/index.json").body) as! [String: Any]
+        let runs = ((index["releases"] as! [[String: Any]])[0]["runs"] as! [[String: Any]])
+        let urls = runs.flatMap { ($0["checkpoints"] as! [[String: Any]]).compactMap { $0["url"] as? String } }
+        #expect(urls.count == 1 && runs.flatMap { $0["checkpoints"] as! [[String: Any]] }.count == 3)
+        // Published again from the middle store: the same hub index as the first.
+        let again = try rlhub("publish", fixture.release, "--to", root + "/hub2", "--store", middle)
+        #expect(again.status == 0, "\(again.err)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: root + "/hub2/index.json")) == Data(contentsOf: URL(fileURLWithPath: root + "/hub/index.json")))
+    }
+
     /// A push that died between its uploads and its index leaves a session folder; after a day
     /// the server removes it (at start, and after any finished push), and never a recent one.
     @Test(.timeLimit(.minutes(5)))

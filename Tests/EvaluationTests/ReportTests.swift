@@ -147,6 +147,34 @@ import FoundationXML
         #expect(swapped.lower <= 1 && swapped.upper >= 5)
         let tiny = NiceScale(min: 1e-9, max: 3e-9)
         #expect(tiny.ticks.count >= 2 && tiny.decimals > 8)
+        // A PPO run's adv/mean: whitened advantages average to ±1e-16 (this crashed rlhub serve).
+        let whitened = NiceScale(min: -7.433667208359744e-16, max: 4.82442368882568e-16)
+        #expect(whitened.labels == ["-1.0e-15", "-5.0e-16", "0", "5.0e-16"], "\(whitened.labels)")
+    }
+
+    /// Any pair of finite or non-finite bounds, from subnormal to ±max: finite ticks that cover
+    /// the range, distinct labels, no trap (a trap here took `rlhub serve` down with it).
+    @Test func anyRangeGivesAnAxis() {
+        let magnitudes: [Double] = [0, 5e-324, 1e-310, 1e-300, 1e-200, 1e-16, 1e-9, 0.3, 1, 7, 1e6, 1e16, 1e200, 1e307, .greatestFiniteMagnitude, .infinity, .nan]
+        var count = 0
+        for a in magnitudes {
+            for b in magnitudes {
+                for (sa, sb) in [(1.0, 1.0), (-1.0, 1.0), (-1.0, -1.0), (1.0, -1.0)] {
+                    let lo = sa * a, hi = sb * b
+                    let scale = NiceScale(min: lo, max: hi)
+                    #expect(scale.ticks.count >= 2 && scale.ticks.allSatisfy(\.isFinite), "\(lo)…\(hi)")
+                    #expect(Set(scale.labels).count == scale.labels.count, "\(lo)…\(hi): \(scale.labels)")
+                    if lo.isFinite, hi.isFinite, abs(lo) < 1e307, abs(hi) < 1e307 {
+                        // Within 1e-9 of a step a bound counts as on the tick (0.3 / 0.1 is 2.9999…).
+                        let slack = 1e-9 * scale.step
+                        #expect(scale.lower <= Swift.min(lo, hi) + slack && scale.upper >= Swift.max(lo, hi) - slack, "\(lo)…\(hi)")
+                    }
+                    count += 1
+                }
+            }
+        }
+        #expect(count == 17 * 17 * 4)
+        #expect(ReportFormat.scientific(-7.44e-16) == "-7.4e-16" && ReportFormat.scientific(9.96e21) == "1.0e22")
     }
 
     // MARK: - Degenerate inputs

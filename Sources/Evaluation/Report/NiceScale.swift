@@ -28,16 +28,19 @@ public struct NiceScale: Sendable, Equatable {
     /// A scale covering `min...max` with about `maxTicks` ticks (at least 2).
     ///
     /// Degenerate inputs still give a usable axis: non-finite bounds fall back to 0...1, swapped
-    /// bounds are swapped back, and a zero-width range is widened by 10% of its value each side
-    /// (±1 around zero).
+    /// bounds are swapped back, a zero-width range is widened by 10% of its value each side
+    /// (±1 around zero), bounds beyond ±1e307 are clamped there (so the width stays finite), and one
+    /// narrower than 1e-290 (where powers of ten stop being representable) becomes ±1 around it.
     public init(min: Double, max: Double, maxTicks: Int = 6) {
         var lo = min, hi = max
         if !lo.isFinite || !hi.isFinite { (lo, hi) = (0, 1) }
         if lo > hi { swap(&lo, &hi) }
+        (lo, hi) = (Swift.min(Swift.max(lo, -1e307), 1e307), Swift.min(Swift.max(hi, -1e307), 1e307))
         if hi - lo <= 1e-12 * Swift.max(abs(lo), abs(hi)) {
             let pad = lo == 0 ? 1 : abs(lo) * 0.1
             (lo, hi) = (lo - pad, hi + pad)
         }
+        if hi - lo < 1e-290 { (lo, hi) = (lo - 1, hi + 1) }
         let wanted = Swift.max(2, maxTicks)
         let range = Self.nice(hi - lo, round: false)
         let (mantissa, exponent) = Self.niceParts(range.value / Double(wanted - 1), round: true)
@@ -53,8 +56,15 @@ public struct NiceScale: Sendable, Equatable {
         self.decimals = Swift.max(0, -exponent)
     }
 
-    /// Tick labels with ``decimals`` places.
-    public var labels: [String] { ticks.map { ReportFormat.fixed($0, decimals) } }
+    /// Tick labels with ``decimals`` places; in scientific notation when that would take more
+    /// than 12 (a metric that varies around 1e-16, like the mean of whitened advantages).
+    public var labels: [String] {
+        if decimals <= 12 { return ticks.map { ReportFormat.fixed($0, decimals) } }
+        // Mantissa digits down to the step: 1.05e-200 and 1.10e-200 must not both read "1.1e-200".
+        let largest = ticks.map(abs).max() ?? 0
+        let digits = largest > 0 ? Int(floor(log10(largest))) - Int(floor(log10(step))) : 1
+        return ticks.map { ReportFormat.scientific($0, decimals: Swift.max(1, digits)) }
+    }
 
     /// Where `value` falls between ``lower`` (0) and ``upper`` (1).
     public func fraction(_ value: Double) -> Double { (value - lower) / (upper - lower) }

@@ -4,6 +4,8 @@
 // Nothing here reads the locale, the clock or a dictionary's order: the same calls give the same
 // bytes on every machine.
 
+import Foundation
+
 /// Locale-free number formatting with a fixed number of decimals.
 public enum ReportFormat {
     /// `value` rounded half away from zero to `decimals` places: `fixed(0.125, 2)` is "0.13",
@@ -27,6 +29,22 @@ public enum ReportFormat {
             digits.insert(".", at: digits.index(digits.endIndex, offsetBy: -decimals))
         }
         return (negative ? "-" : "") + digits
+    }
+
+    /// `value` as `M.De±X` with `decimals` (0…12) in the mantissa ("-7.0e-16", "2.5e21"), for
+    /// numbers too small or too large for ``fixed(_:_:)``; "0" for zero.
+    public static func scientific(_ value: Double, decimals: Int = 1) -> String {
+        guard value.isFinite else { return value.isNaN ? "NaN" : (value < 0 ? "-inf" : "inf") }
+        guard value != 0 else { return "0" }
+        let places = min(12, max(0, decimals))
+        var exponent = Int(floor(log10(abs(value))))
+        var scale: Double = 1
+        for _ in 0..<places { scale *= 10 }
+        var mantissa = (value / pow(10, Double(exponent)) * scale).rounded(.toNearestOrAwayFromZero) / scale
+        if abs(mantissa) >= 10 { mantissa /= 10; exponent += 1 }
+        // A subnormal's power of ten can overflow to ∞ (mantissa 0): say so rather than "0.0e-324".
+        guard mantissa.isFinite, mantissa != 0 else { return "\(value)" }
+        return fixed(mantissa, places) + "e" + String(exponent)
     }
 
     /// A coordinate for SVG attributes: two decimals with trailing zeros removed ("12.5", "40").
