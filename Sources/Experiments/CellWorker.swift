@@ -36,11 +36,30 @@ public struct CellWorker {
         do { config = try JSONDecoder().decode(TrainConfig.self, from: Data(run.configJSON.utf8)) } catch {
             throw InputError(file: "run", field: run.id, message: "stored config does not decode: \(error)")
         }
+        if config.hash == run.configHash { return config }
         let storedTextHash = SHA256.hash(data: Data(run.configJSON.utf8)).map { String(format: "%02x", $0) }.joined()
-        guard storedTextHash == run.configHash || config.hash == run.configHash else {
+        guard storedTextHash == run.configHash else {
             throw InputError(file: "run", field: run.id, message: "stored config does not match its hash \(run.configHash.prefix(12))")
         }
+        // Decoding drops keys this binary does not know (a run stored by newer code): that would
+        // be another config under the old hash, so every stored key must survive the round trip.
+        let stored = try? JSONSerialization.jsonObject(with: Data(run.configJSON.utf8))
+        let known = try? JSONSerialization.jsonObject(with: config.canonicalJSON())
+        if let unknown = unknownKeys(stored, known).first {
+            throw InputError(file: "run", field: run.id, message: "stored config has '\(unknown)', which this rlhub does not know (stored by newer code)")
+        }
         return config
+    }
+
+    /// Key paths of `stored` that `known` lacks, object by object.
+    static func unknownKeys(_ stored: Any?, _ known: Any?, path: String = "") -> [String] {
+        guard let s = stored as? [String: Any] else { return [] }
+        let k = known as? [String: Any] ?? [:]
+        return s.keys.sorted().flatMap { key -> [String] in
+            let here = path.isEmpty ? key : path + "." + key
+            guard let inner = k[key] else { return [here] }
+            return unknownKeys(s[key], inner, path: here)
+        }
     }
 
     /// Trains run `id` to the end; `progress` gets (step, metrics) after every step.

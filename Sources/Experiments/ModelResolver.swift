@@ -88,7 +88,8 @@ public struct ModelResolver {
             let have = checkpoints.map { String($0.step) }.joined(separator: ", ")
             throw InputError(file: ref, message: step == nil ? "the run has no checkpoint" : "no checkpoint at that step (have: \(have))")
         }
-        guard try store.blobs.contains(sha256: chosen.sha256) else {
+        let cached = store.directory.map { FileManager.default.fileExists(atPath: $0 + "/cache/sha256/" + chosen.sha256) } ?? false
+        guard try cached || store.blobs.contains(sha256: chosen.sha256) else {
             // A run of a pulled release whose archive was not pulled (or not published: then
             // the release holds only its hash).
             let release = try store.releases().first { $0.runs.contains(run) }

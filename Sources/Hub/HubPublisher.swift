@@ -18,11 +18,11 @@ public enum HubPublisher {
     ///
     /// - Parameter checkpointRuns: the runs whose checkpoint archives are published; nil publishes
     ///   all of them. Runs left out keep their checkpoint rows (hash and size) in the index, without
-    ///   a URL; so do archives the store does not hold (a pulled release's unpublished ones), so a
-    ///   pulled release can be served or published again.
+    ///   a URL; so do the archives of a pulled release that its hub did not publish, so a pulled
+    ///   release can be served or published again.
     /// - Returns: the hub's new index.
-    /// - Throws: ``InputError`` for an unknown release, a corrupted archive, or a hub folder whose
-    ///   index this rlhub cannot read.
+    /// - Throws: ``InputError`` for an unknown release, a missing or corrupted archive of a release
+    ///   made in this store, or a hub folder whose index this rlhub cannot read.
     @discardableResult
     public static func publish(store: RunStore, release name: String, to dir: String, checkpointRuns: Set<String>? = nil) throws -> HubIndex {
         let record = try store.release(name)
@@ -43,9 +43,11 @@ public enum HubPublisher {
             var checkpoints: [HubCheckpoint] = []
             for c in try store.checkpoints(run: id) {
                 var url: String? = nil
-                // An archive this store does not hold (a pulled release that did not publish it)
-                // stays listed by its hash alone, as in the hub it came from.
-                if checkpointRuns?.contains(id) ?? true, try store.blobs.contains(sha256: c.sha256) {
+                // A pulled release's archive that its hub did not publish stays listed by its hash
+                // alone, as in that hub; a release made here must have all of its archives.
+                let held = try store.blobs.contains(sha256: c.sha256)
+                if record.source != nil && !held { checkpoints.append(HubCheckpoint(step: c.step, sha256: c.sha256, bytes: c.bytes, url: nil)); continue }
+                if checkpointRuns?.contains(id) ?? true {
                     url = HubPath.blob(c.sha256)
                     try copyBlob(store: store, sha256: c.sha256, to: dir + "/" + url!)
                     blobFiles[url!] = HubFile(sha256: c.sha256, bytes: c.bytes)

@@ -4,7 +4,7 @@
 // checkpoint archives the server lacks) into `STORE/incoming/RELEASE/SESSION/`, then its
 // `index.json`. SESSION comes from the `Rlhub-Push-Session` header (32 hex digits, one per
 // `rlhub push`), so overlapping pushes of one release never share, or remove, each other's files;
-// a session left unfinished for a day is removed (`PushStaging`).
+// a session with no upload for a day is removed (`PushStaging`).
 // The index triggers the import: every file the release names is verified against the index's
 // SHA-256 (an archive the store already holds need not be uploaded), the staging folder is pulled
 // like any hub folder (`HubPuller`: one transaction, nothing stored on any error), the release is
@@ -77,7 +77,14 @@ struct PushReceiverMiddleware<Context: RequestContext>: RouterMiddleware {
             throw UploadTooLarge(message: "\(path): \(declared) bytes exceed the server's limit of \(limit)")
         }
         let target = staging + "/" + path
-        try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        // Another push's cleanup may remove `incoming/RELEASE/` between the creation of the
+        // parents and of the leaf: try again (each attempt creates whatever is missing).
+        for attempt in 1...3 {
+            do {
+                try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                break
+            } catch where attempt < 3 { continue }
+        }
         let temp = target + ".upload-\(UUID().uuidString)"
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw InputError(file: path, message: "cannot stage the upload: \(String(cString: strerror(errno)))") }
@@ -106,6 +113,8 @@ struct PushReceiverMiddleware<Context: RequestContext>: RouterMiddleware {
             unlink(temp)
             throw InputError(file: path, message: "cannot stage the upload: \(String(cString: strerror(errno)))")
         }
+        // The session's own time is what `PushStaging` ages; uploads land in subfolders, so mark it.
+        utimes(staging, nil)
         return try Reply.json(Staged(path: path, bytes: hashed.bytes, sha256: hashed.sha256), status: .created)
     }
 
@@ -168,7 +177,7 @@ struct PushReceiverMiddleware<Context: RequestContext>: RouterMiddleware {
     private func stagingDirectory(_ release: String, request: Request) throws -> String {
         var session = "default"
         if let given = request.headers.first(where: { $0.name.canonicalName == Self.sessionHeader.lowercased() })?.value {
-            guard given.count == 32, given.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else {
+            guard given.utf8.count == 32, given.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
                 throw InputError(file: "push", field: Self.sessionHeader, message: "expected 32 lowercase hex digits")
             }
             session = given
@@ -183,9 +192,9 @@ enum PushStaging {
     /// How long a session may stay unfinished before it counts as abandoned.
     static let abandonedAfter: TimeInterval = 24 * 3600
 
-    /// Removes the session folders under `incoming` last changed more than ``abandonedAfter`` ago
-    /// (a push takes minutes, not a day), and release folders left empty. Runs when the server
-    /// starts and after every finished push.
+    /// Removes the session folders under `incoming` whose last upload is more than
+    /// ``abandonedAfter`` ago (each upload stamps its session folder's time), and release folders
+    /// left empty. Runs when the server starts and after every finished push.
     static func removeAbandoned(in incoming: String, now: Date = Date()) {
         let fm = FileManager.default
         for release in (try? fm.contentsOfDirectory(atPath: incoming)) ?? [] {

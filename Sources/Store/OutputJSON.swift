@@ -6,11 +6,11 @@ import Foundation
 
 /// Encodes results as JSON with non-finite numbers written as `null`.
 public enum OutputJSON {
-    /// Stands for a non-finite number while encoding; no result text contains it.
-    static let marker = "rlhub:non-finite:7c1e4b9a"
-
     /// Sorted-key JSON of `value`, indented when `pretty`, with `null` for ±∞ and NaN.
     public static func encode<T: Encodable>(_ value: T, pretty: Bool) throws -> Data {
+        // Stands for a non-finite number while encoding: new for every call, so no string in the
+        // data (a pulled store's config, say) can be mistaken for it.
+        let marker = "rlhub-non-finite-" + UUID().uuidString
         let encoder = JSONEncoder()
         encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: marker, negativeInfinity: marker, nan: marker)

@@ -222,8 +222,9 @@ struct ServeCLITests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: root + "/hub2/index.json")) == Data(contentsOf: URL(fileURLWithPath: root + "/hub/index.json")))
     }
 
-    /// A push that died between its uploads and its index leaves a session folder; after a day
-    /// the server removes it (at start, and after any finished push), and never a recent one.
+    /// A push that died between its uploads and its index leaves a session folder; a day after its
+    /// last upload the server removes it (at start, and after any finished push), and never one
+    /// that uploaded since.
     @Test(.timeLimit(.minutes(5)))
     func abandonedPushSessionsAreRemoved() throws {
         let fixture = try ServeFixture(in: tempDir(), runs: 1)
@@ -235,10 +236,24 @@ struct ServeCLITests {
         }
         try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-25 * 3600)], ofItemAtPath: old)
         try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-23 * 3600)], ofItemAtPath: recent)
-        let server = try ServeProcess(store: fixture.store)
-        defer { server.stop() }
+        let tokenFile = tempDir() + "/token"
+        try "0123456789abcdef0123456789abcdef".write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        let server = try ServeProcess(store: fixture.store, arguments: ["--push-token-file", tokenFile])
         #expect(!FileManager.default.fileExists(atPath: old))
         #expect(FileManager.default.fileExists(atPath: recent + "/releases/gone-v1/store.sqlite"))
+
+        // A session whose folder is old but which uploads now is alive: the upload stamps it.
+        let slow = incoming + "/" + String(repeating: "c", count: 32)
+        try FileManager.default.createDirectory(atPath: slow + "/blobs", withIntermediateDirectories: true)
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-25 * 3600)], ofItemAtPath: slow)
+        let upload = try curl(server.url + "/api/push/gone-v1/releases/gone-v1/store.sqlite",
+                              ["-X", "PUT", "-H", "Authorization: Bearer 0123456789abcdef0123456789abcdef",
+                               "-H", "Rlhub-Push-Session: " + String(repeating: "c", count: 32), "--data-binary", "x"])
+        #expect(upload.status == 201, "\(upload.status) \(upload.text)")
+        server.stop()
+        let again = try ServeProcess(store: fixture.store)
+        defer { again.stop() }
+        #expect(FileManager.default.fileExists(atPath: slow + "/releases/gone-v1/store.sqlite"))
     }
 
     @Test(.timeLimit(.minutes(5)))

@@ -34,12 +34,15 @@ struct ServeFuzzTests {
             guard server.process.isRunning else { return }
             let text = String(decoding: response, as: UTF8.self)
             #expect(!text.contains("TOP-SECRET-CONTENT"), "case \(i) leaked a file outside the hub")
+            // Closed without an answer (or no byte within 5 s): counted, and bounded below.
             if response.isEmpty { statuses[0, default: 0] += 1; continue }
             let status = Self.status(of: text)
             statuses[status ?? -1, default: 0] += 1
             #expect(status.map { (100..<500).contains($0) } ?? false,
                     "case \(i): \(text.prefix(120).debugDescription) for \(String(decoding: request.prefix(200), as: UTF8.self).debugDescription)")
         }
+        // Nearly every request gets a status line, so the no-5xx check above covers them.
+        #expect(statuses[0, default: 0] <= 30, "\(statuses[0, default: 0]) of 600 requests got no answer")
         // Still serving, the same bytes.
         let after = try curl(server.url + "/hub/index.json")
         #expect(after.status == 200 && after.body == index.body)

@@ -174,6 +174,11 @@ import FoundationXML
             }
         }
         #expect(count == 17 * 17 * 4)
+        // Just above the "one value" width: labels must still differ.
+        for width in [2e-12, 2e-10, 3e-9] {
+            let near = NiceScale(min: 1, max: 1 + width)
+            #expect(Set(near.labels).count == near.labels.count, "1…1+\(width): \(near.labels)")
+        }
         #expect(ReportFormat.scientific(-7.44e-16) == "-7.4e-16" && ReportFormat.scientific(9.96e21) == "1.0e22")
     }
 

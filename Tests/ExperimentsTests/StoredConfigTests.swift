@@ -1,7 +1,7 @@
 // A stored run's config is read back from its canonical JSON and checked against its hash. A run
 // stored before a config key existed (here: `critic`, added after the first baselines) still
 // reads: the text's own SHA-256 is the recorded hash, and the absent key decodes to its old
-// behaviour. A text changed after storing is refused.
+// behaviour. A text changed after storing is refused, and so is a key this binary does not know.
 import Crypto
 import Foundation
 import LM
@@ -20,7 +20,9 @@ import Experiments
         let oldHash = SHA256.hash(data: Data(oldText.utf8)).map { String(format: "%02x", $0) }.joined()
         #expect(oldHash != cell.configHash)
 
-        let store = try RunStore(directory: NSTemporaryDirectory() + "rlhub-stored-config-\(UUID().uuidString)")
+        let dir = NSTemporaryDirectory() + "rlhub-stored-config-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try RunStore(directory: dir)
         func stored(_ text: String, hash: String) throws -> RunRecord {
             try store.run(try store.createRun(NewRun(
                 experiment: nil, cell: nil, algo: cell.config.algo, task: cell.config.task, model: cell.config.model, seed: 0,
@@ -34,5 +36,13 @@ import Experiments
         let edited = oldText.replacingOccurrences(of: "\"steps\":2", with: "\"steps\":3")
         #expect(edited != oldText)
         #expect(throws: InputError.self) { try CellWorker.config(of: try stored(edited, hash: oldHash)) }
+        // A key this binary does not know (stored by newer code) would be dropped by decoding:
+        // refused, naming it, even though the text matches its hash.
+        object["future_key"] = 1
+        let newerText = String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+        let newerHash = SHA256.hash(data: Data(newerText.utf8)).map { String(format: "%02x", $0) }.joined()
+        #expect {
+            try CellWorker.config(of: try stored(newerText, hash: newerHash))
+        } throws: { ($0 as? InputError)?.message.contains("future_key") == true }
     }
 }

@@ -28,7 +28,7 @@ public struct NiceScale: Sendable, Equatable {
     /// A scale covering `min...max` with about `maxTicks` ticks (at least 2).
     ///
     /// Degenerate inputs still give a usable axis: non-finite bounds fall back to 0...1, swapped
-    /// bounds are swapped back, a zero-width range is widened by 10% of its value each side
+    /// bounds are swapped back, a (nearly) zero-width range is widened by 10% of its value each side
     /// (±1 around zero), bounds beyond ±1e307 are clamped there (so the width stays finite), and one
     /// narrower than 1e-290 (where powers of ten stop being representable) becomes ±1 around it.
     public init(min: Double, max: Double, maxTicks: Int = 6) {
@@ -36,7 +36,9 @@ public struct NiceScale: Sendable, Equatable {
         if !lo.isFinite || !hi.isFinite { (lo, hi) = (0, 1) }
         if lo > hi { swap(&lo, &hi) }
         (lo, hi) = (Swift.min(Swift.max(lo, -1e307), 1e307), Swift.min(Swift.max(hi, -1e307), 1e307))
-        if hi - lo <= 1e-12 * Swift.max(abs(lo), abs(hi)) {
+        // Narrower than 1e-10 of its value, a range would need more than 12 significant digits
+        // to label: treat it as one value.
+        if hi - lo <= 1e-10 * Swift.max(abs(lo), abs(hi)) {
             let pad = lo == 0 ? 1 : abs(lo) * 0.1
             (lo, hi) = (lo - pad, hi + pad)
         }

@@ -42,7 +42,7 @@ public enum ReportFormat {
         for _ in 0..<places { scale *= 10 }
         var mantissa = (value / pow(10, Double(exponent)) * scale).rounded(.toNearestOrAwayFromZero) / scale
         if abs(mantissa) >= 10 { mantissa /= 10; exponent += 1 }
-        // A subnormal's power of ten can overflow to ∞ (mantissa 0): say so rather than "0.0e-324".
+        // A subnormal's power of ten underflows to 0 (mantissa ∞): print the value as Swift does.
         guard mantissa.isFinite, mantissa != 0 else { return "\(value)" }
         return fixed(mantissa, places) + "e" + String(exponent)
     }
