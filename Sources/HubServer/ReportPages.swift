@@ -42,7 +42,8 @@ final class ReportCache: @unchecked Sendable {
         if !fresh || !FileManager.default.fileExists(atPath: index) {
             let state = self.state
             try await state.maintenance.run {
-                let data = try StoreReport.build(store: state.store, experiment: experiment)
+                let data = try StoreReport.build(store: state.store, experiment: experiment,
+                                                 options: state.configuration.reportOptions(experiment))
                 try FileManager.default.createDirectory(atPath: state.configuration.reportCacheDirectory, withIntermediateDirectories: true)
                 try ReportWriter.write(data, to: folder)
             }

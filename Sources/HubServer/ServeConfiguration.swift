@@ -1,4 +1,5 @@
 // rlhub — what `rlhub serve` is told: where the store is, where to listen, who may push.
+import Evaluation
 import Foundation
 import LM
 
@@ -19,6 +20,10 @@ public struct ServeConfiguration: Sendable {
     public var pushToken: PushToken?
     /// The largest file a push may upload, in bytes (a release's store subset or one archive).
     public var maxUploadBytes: Int64
+
+    /// The report options of an experiment's `/reports/NAME` page (the executable fills them from
+    /// the spec stored with the experiment, as `rlhub report NAME` does); defaults otherwise.
+    public var reportOptions: @Sendable (String) -> StoreReport.Options = { _ in StoreReport.Options() }
 
     /// The default upload bound: 16 GiB per file.
     public static let defaultMaxUploadBytes: Int64 = 16 << 30

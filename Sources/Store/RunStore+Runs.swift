@@ -18,6 +18,12 @@ extension RunStore {
         }
     }
 
+    /// The spec text stored for experiment `name` (grids store theirs; a pulled release carries
+    /// its experiments'), nil when the store has no such experiment.
+    public func experimentSpecText(_ name: String) throws -> String? {
+        try read { db in try String.fetchOne(db, sql: "SELECT spec_text FROM experiments WHERE name = ?", arguments: [name]) }
+    }
+
     /// Creates a run in state `queued` and returns its id (12 hex digits, random, so that runs
     /// pulled from other stores never collide with local ones).
     public func createRun(_ run: NewRun, status: RunStatus = .queued) throws -> String {

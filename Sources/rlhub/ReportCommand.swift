@@ -14,7 +14,7 @@ struct ReportCommand: ParsableCommand {
             Example: rlhub report experiments/smoke.yaml --out reports/smoke
 
             SPEC_OR_EXPERIMENT is a spec file (its name, algorithm and task order and description \
-            are used) or the name of an experiment in the store. The report compares the finished \
+            are used) or the name of an experiment in the store (then the spec stored with it is). The report compares the finished \
             runs of the experiment (warm-up cells aside, their mean score shown as the starting \
             point): learning curves of held-out test accuracy per task (mean with a 95% band), \
             IQM / mean / median / optimality gap with 95% stratified bootstrap intervals (2,000 \
@@ -40,17 +40,16 @@ struct ReportCommand: ParsableCommand {
         var options = StoreReport.Options(smoothing: smoothing, curvePoints: points)
         let name: String
         var isDirectory: ObjCBool = false
+        let store = try storeOptions.open()
         if FileManager.default.fileExists(atPath: specOrExperiment, isDirectory: &isDirectory), !isDirectory.boolValue {
             let spec = try ExperimentSpec.load(specOrExperiment)
             name = spec.name
-            options.algorithmOrder = spec.algorithms.map(\.name)
-            options.taskOrder = spec.tasks.map(\.name)
-            options.description = spec.description
+            options = spec.reportOptions(options)
         } else {
             name = specOrExperiment
+            options = ExperimentSpec.reportOptions(store: store, experiment: name, options)
         }
         let runFilter = try filter.map { try RunFilter(where: $0) }
-        let store = try storeOptions.open()
         let data = try StoreReport.build(store: store, experiment: name, filter: runFilter, options: options)
         let folder = out ?? "reports/\(name)"
         try ReportWriter.write(data, to: folder)

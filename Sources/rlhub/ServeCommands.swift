@@ -1,6 +1,8 @@
 // rlhub — `serve` (a store's releases as a hub, its runs as an API and web pages) and `push` (a
 // release uploaded to a server).
 import ArgumentParser
+import Evaluation
+import Experiments
 import Foundation
 import Hub
 import HubServer
@@ -35,15 +37,21 @@ struct ServeCommand: ParsableCommand {
             token = try PushToken(env, source: "RLHUB_PUSH_TOKEN")
         }
         guard maxUploadMib > 0 else { throw InputError(file: "--max-upload-mib", message: "must be positive, got \(maxUploadMib)") }
-        let configuration = try ServeConfiguration(
+        var configuration = try ServeConfiguration(
             storeDirectory: storeOptions.directory, host: host, port: port, pushToken: token,
             maxUploadBytes: Int64(maxUploadMib) << 20)
+        let reportStore = storeOptions.directory
+        configuration.reportOptions = { experiment in
+            guard let store = try? RunStore(directory: reportStore) else { return StoreReport.Options() }
+            return ExperimentSpec.reportOptions(store: store, experiment: experiment)
+        }
         let server = try HubServer(configuration: configuration)
         let releases = server.releases
         let push = token == nil ? "push disabled" : "push enabled"
+        let storeDirectory = configuration.storeDirectory
         try blockingAsync {
             try await server.run { url in
-                FileHandle.standardError.write(Data("rlhub serve: listening on \(url) (store \(configuration.storeDirectory), \(releases.count) release(s) under \(url)/hub/, \(push))\n".utf8))
+                FileHandle.standardError.write(Data("rlhub serve: listening on \(url) (store \(storeDirectory), \(releases.count) release(s) under \(url)/hub/, \(push))\n".utf8))
             }
         }
     }

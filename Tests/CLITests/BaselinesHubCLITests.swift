@@ -72,6 +72,10 @@ struct BaselinesHubCLITests {
         for path in ["/", "/releases", "/reports", "/reports/baseline", "/compare?runs=" + ids.prefix(12).joined(separator: ","), "/hub/index.json"] {
             #expect(try curl(server.url + path).status == 200, "\(path)")
         }
+        // The served report is the committed one: the spec stored with the experiment orders it
+        // and gives its description, as for `rlhub report baseline`.
+        let served = try curl(server.url + "/reports/baseline")
+        #expect(served.body == (try Data(contentsOf: URL(fileURLWithPath: Self.repo + "/reports/baseline/index.html"))))
         #expect(server.process.isRunning)
     }
 
