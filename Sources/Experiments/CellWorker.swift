@@ -37,7 +37,7 @@ public struct CellWorker {
             throw InputError(file: "run", field: run.id, message: "stored config does not decode: \(error)")
         }
         if config.hash == run.configHash { return config }
-        let storedTextHash = SHA256.hash(data: Data(run.configJSON.utf8)).map { String(format: "%02x", $0) }.joined()
+        let storedTextHash = StreamingSHA256.hex(SHA256.hash(data: Data(run.configJSON.utf8)))
         guard storedTextHash == run.configHash else {
             throw InputError(file: "run", field: run.id, message: "stored config does not match its hash \(run.configHash.prefix(12))")
         }

@@ -88,7 +88,7 @@ public struct ModelResolver {
             let have = checkpoints.map { String($0.step) }.joined(separator: ", ")
             throw InputError(file: ref, message: step == nil ? "the run has no checkpoint" : "no checkpoint at that step (have: \(have))")
         }
-        let cached = store.directory.map { FileManager.default.fileExists(atPath: $0 + "/cache/sha256/" + chosen.sha256) } ?? false
+        let cached = cacheFolder(sha256: chosen.sha256).map { FileManager.default.fileExists(atPath: $0) } ?? false
         guard try cached || store.blobs.contains(sha256: chosen.sha256) else {
             // A run of a pulled release whose archive was not pulled (or not published: then
             // the release holds only its hash).
@@ -99,12 +99,16 @@ public struct ModelResolver {
         return try extracted(sha256: chosen.sha256, ref: ref)
     }
 
+    /// `STORE/cache/sha256/HEX`, where blob `sha256` is extracted (nil for an in-memory store).
+    func cacheFolder(sha256: String) -> String? { store.directory.map { $0 + "/cache/sha256/" + sha256 } }
+
     /// The folder of blob `sha256`, extracted (after verifying its hash) on first use.
     func extracted(sha256: String, ref: String) throws -> String {
-        guard let dir = store.directory else { throw InputError(file: ref, message: "an in-memory store has no cache folder") }
-        let target = dir + "/cache/sha256/" + sha256
+        guard let target = cacheFolder(sha256: sha256) else {
+            throw InputError(file: ref, message: "an in-memory store has no cache folder")
+        }
         if FileManager.default.fileExists(atPath: target) { return target }
-        try FileManager.default.createDirectory(atPath: dir + "/cache/sha256", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         do {
             try store.blobs.extract(sha256: sha256, into: target)
         } catch {

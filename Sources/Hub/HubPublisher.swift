@@ -45,9 +45,8 @@ public enum HubPublisher {
                 var url: String? = nil
                 // A pulled release's archive that its hub did not publish stays listed by its hash
                 // alone, as in that hub; a release made here must have all of its archives.
-                let held = try store.blobs.contains(sha256: c.sha256)
-                if record.source != nil && !held { checkpoints.append(HubCheckpoint(step: c.step, sha256: c.sha256, bytes: c.bytes, url: nil)); continue }
-                if checkpointRuns?.contains(id) ?? true {
+                let unpublishedUpstream = try record.source != nil && !store.blobs.contains(sha256: c.sha256)
+                if !unpublishedUpstream, checkpointRuns?.contains(id) ?? true {
                     url = HubPath.blob(c.sha256)
                     try copyBlob(store: store, sha256: c.sha256, to: dir + "/" + url!)
                     blobFiles[url!] = HubFile(sha256: c.sha256, bytes: c.bytes)

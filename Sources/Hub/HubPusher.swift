@@ -111,12 +111,15 @@ public struct HubPusher: Sendable {
         }
     }
 
+    /// The header naming one push: the server stages each session's uploads apart.
+    public static let sessionHeader = "Rlhub-Push-Session"
+
     /// PUTs one file of the push `session` (the server stages each session apart).
     func put(path: String, release: String, session: String, body: HTTPClientRequest.Body) async throws -> (Int, String) {
         var request = HTTPClientRequest(url: "\(server)/api/push/\(release)/\(path)")
         request.method = .PUT
         if !token.isEmpty { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
-        request.headers.add(name: "Rlhub-Push-Session", value: session)
+        request.headers.add(name: Self.sessionHeader, value: session)
         request.body = body
         do {
             let response = try await HTTPClient.shared.execute(request, timeout: timeout)

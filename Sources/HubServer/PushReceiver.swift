@@ -169,16 +169,14 @@ struct PushReceiverMiddleware<Context: RequestContext>: RouterMiddleware {
             status: (result?.releaseWasPresent ?? false) ? .ok : .created)
     }
 
-    /// The header naming one push's uploads.
-    static var sessionHeader: String { "Rlhub-Push-Session" }
-
     /// `STORE/incoming/RELEASE/SESSION`: a push's own staging folder (`default` for a client
     /// that sends no session).
     private func stagingDirectory(_ release: String, request: Request) throws -> String {
         var session = "default"
-        if let given = request.headers.first(where: { $0.name.canonicalName == Self.sessionHeader.lowercased() })?.value {
+        let header = HubPusher.sessionHeader
+        if let given = request.headers.first(where: { $0.name.canonicalName == header.lowercased() })?.value {
             guard given.utf8.count == 32, given.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
-                throw InputError(file: "push", field: Self.sessionHeader, message: "expected 32 lowercase hex digits")
+                throw InputError(file: "push", field: header, message: "expected 32 lowercase hex digits")
             }
             session = given
         }

@@ -43,7 +43,7 @@ final class ReportCache: @unchecked Sendable {
             let state = self.state
             try await state.maintenance.run {
                 let data = try StoreReport.build(store: state.store, experiment: experiment,
-                                                 options: state.configuration.reportOptions(experiment))
+                                                 options: state.configuration.reportOptions(state.store, experiment))
                 try FileManager.default.createDirectory(atPath: state.configuration.reportCacheDirectory, withIntermediateDirectories: true)
                 try ReportWriter.write(data, to: folder)
             }

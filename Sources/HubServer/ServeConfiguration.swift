@@ -2,6 +2,7 @@
 import Evaluation
 import Foundation
 import LM
+import Store
 
 /// The settings of a ``HubServer``.
 ///
@@ -21,9 +22,10 @@ public struct ServeConfiguration: Sendable {
     /// The largest file a push may upload, in bytes (a release's store subset or one archive).
     public var maxUploadBytes: Int64
 
-    /// The report options of an experiment's `/reports/NAME` page (the executable fills them from
-    /// the spec stored with the experiment, as `rlhub report NAME` does); defaults otherwise.
-    public var reportOptions: @Sendable (String) -> StoreReport.Options = { _ in StoreReport.Options() }
+    /// The report options of an experiment's `/reports/NAME` page, from the served store and the
+    /// experiment's name (the executable reads the spec stored with the experiment, as `rlhub
+    /// report NAME` does); defaults otherwise.
+    public var reportOptions: @Sendable (RunStore, String) -> StoreReport.Options = { _, _ in StoreReport.Options() }
 
     /// The default upload bound: 16 GiB per file.
     public static let defaultMaxUploadBytes: Int64 = 16 << 30

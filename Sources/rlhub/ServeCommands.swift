@@ -40,11 +40,7 @@ struct ServeCommand: ParsableCommand {
         var configuration = try ServeConfiguration(
             storeDirectory: storeOptions.directory, host: host, port: port, pushToken: token,
             maxUploadBytes: Int64(maxUploadMib) << 20)
-        let reportStore = storeOptions.directory
-        configuration.reportOptions = { experiment in
-            guard let store = try? RunStore(directory: reportStore) else { return StoreReport.Options() }
-            return ExperimentSpec.reportOptions(store: store, experiment: experiment)
-        }
+        configuration.reportOptions = { store, experiment in ExperimentSpec.reportOptions(store: store, experiment: experiment) }
         let server = try HubServer(configuration: configuration)
         let releases = server.releases
         let push = token == nil ? "push disabled" : "push enabled"
