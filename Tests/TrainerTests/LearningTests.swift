@@ -62,8 +62,10 @@ struct LearningTests {
     static let checkEvery = 50
 
     static func sftThenGRPO(threads: Int) throws -> LearningOutcome {
-        // OpenBLAS's thread count is process-wide, so this suite (serialized, the only test that
-        // changes it) sets it and puts the previous count back.
+        // OpenBLAS's thread count is process-wide, so this suite (serialized, the only one that
+        // changes it) sets it and puts the previous count back. A test running beside it would see
+        // its count change mid-run (the PPO resume test once saw grad_norm differ in the 11th
+        // digit), so `make test` runs this suite in a `swift test` of its own.
         let previous = ComputeThreads.processCount
         ComputeThreads.set(threads)
         defer { ComputeThreads.set(previous) }
