@@ -87,7 +87,7 @@ publish-baselines: build-bin
 
 ## hub-bench: rlhub serve under 50 concurrent pulls (latency) and pull throughput over loopback
 hub-bench: build
-	RLHUB_SERVE_BENCH=1 OPENBLAS_CORETYPE=SkylakeX swift test -c release --skip-build --filter ServeBenchTests
+	RLHUB_SERVE_BENCH=1 $(SWIFT) test -c release --skip-build --filter ServeBenchTests
 
 ## learn: SFT warm start of tiny on add:digits=2, then every preset from it (held-out curves)
 learn: build
