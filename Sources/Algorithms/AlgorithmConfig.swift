@@ -205,6 +205,9 @@ public struct AlgorithmConfig: Sendable, Equatable {
         if klTarget != nil && !klInReward {
             try fail(.klTarget, "the adaptive KL controller applies to the reward form; set kl_in_reward=true or kl_target=none")
         }
+        if klTarget != nil && !(klCoef > 0) {
+            try fail(.klTarget, "the adaptive KL controller adapts β from kl_coef, which is 0; set kl_coef > 0 (e.g. 0.05) or kl_target=none")
+        }
         if !(klHorizon > 0) { try fail(.klHorizon, "must be > 0, got \(klHorizon)") }
         if !(entropyCoef >= 0) || !entropyCoef.isFinite { try fail(.entropyCoef, "must be ≥ 0, got \(entropyCoef)") }
         if !(stdEps >= 0) { try fail(.stdEps, "must be ≥ 0, got \(stdEps)") }

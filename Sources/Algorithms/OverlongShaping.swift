@@ -4,12 +4,16 @@
 // (§3.4 overlong filtering; Eq. 13 soft overlong punishment); TRL `get_soft_overlong_punishment`,
 // `mask_truncated_completions`; verl DAPO reward manager.
 //
-// Soft punishment, |y| = response tokens (EOS included), L_max = max_new_tokens, L_cache = buffer:
+// Soft punishment, |y| = the tokens of the episode's longest policy turn (EOS included),
+// L_max = max_new_tokens, L_cache = buffer:
 //   R_length(y) =  0                                 if |y| ≤ L_max − L_cache
 //                  ((L_max − L_cache) − |y|)/L_cache   if L_max − L_cache < |y| ≤ L_max
 //                  −1                                if |y| > L_max
 //   R_total = R_task + factor·R_length
-// L_cache = 0 is a step function (no division). Overlong filtering: rows truncated at the length
+// L_cache = 0 is a step function (no division). L_max is a per-turn limit (the runner cuts each
+// policy turn at max_new_tokens), so |y| is measured per turn too: a 10-turn episode of short
+// turns is not overlong, and one turn that ran to the limit is. For a single-turn task the
+// longest turn is the response, as in DAPO. Overlong filtering: rows truncated at the length
 // limit without EOS get m = 0 — they stay in their group's reward statistics (advantages are
 // computed from rewards before masking) but train nothing.
 import Foundation
@@ -24,10 +28,16 @@ public enum OverlongShaping {
         return Double(threshold - length) / Double(buffer)
     }
 
-    /// `R_i + factor·R_length(|y_i|)` for every row of `batch` (uses ``PolicyBatch/responseLengths``).
-    public static func shapedRewards(batch: PolicyBatch, maxLength: Int, buffer: Int, factor: Double) -> [Double] {
-        (0..<batch.rows).map { i in
-            batch.rewards[i] + factor * softPenalty(length: batch.responseLengths[i], maxLength: maxLength, buffer: buffer)
+    /// `R_i + factor·R_length(|y_i|)` for every row.
+    /// - Parameters:
+    ///   - rewards: R_i, one per row.
+    ///   - turnLengths: |y_i|, the length of row i's longest policy turn (its response, single-turn).
+    public static func shapedRewards(
+        rewards: [Double], turnLengths: [Int], maxLength: Int, buffer: Int, factor: Double
+    ) -> [Double] {
+        precondition(rewards.count == turnLengths.count, "shapedRewards: one turn length per row")
+        return zip(rewards, turnLengths).map { r, length in
+            r + factor * softPenalty(length: length, maxLength: maxLength, buffer: buffer)
         }
     }
 

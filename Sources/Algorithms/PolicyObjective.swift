@@ -122,7 +122,9 @@ public enum PolicyObjective {
         // 1. Truncated importance weights (detached; from lp_old and lp_roll only).
         var tis: [Double]? = nil
         if config.tisLevel != .none, let roll = batch.rolloutLogprobs {
-            let (weights, raw) = TruncatedImportanceSampling.weights(batch: batch, level: config.tisLevel, cap: config.tisCap)
+            // GMPO's loss is one term per row: its token-level weight is the row's geometric mean.
+            let (weights, raw) = TruncatedImportanceSampling.weights(
+                batch: batch, level: config.tisLevel, cap: config.tisCap, geometricMean: config.policyLoss == .gmpo)
             tis = weights
             for k in 0..<size where batch.mask[k] != 0 {
                 m["tis/weight_mean", default: 0] += weights[k] * perToken

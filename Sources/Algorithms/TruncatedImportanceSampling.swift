@@ -6,7 +6,14 @@
 //
 //   token:     w_IS[i,t] = min( exp(clamp(lp_old − lp_roll, −20, 20)), C ) · m[i,t]
 //   sequence:  w_i       = min( exp(clamp(Σ_t m·(lp_old − lp_roll), −20, 20)), C )   broadcast to the row
+//   geometric: w_i       = min( exp(clamp((1/n_i) Σ_t m·(lp_old − lp_roll), −20, 20)), C )   per row
 //   ℓ_TIS = w_IS · ℓ_PPO        (after clipping and dual clip),   ∂ℓ_TIS/∂lp = w_IS·∂ℓ_PPO/∂lp
+//
+// The geometric level is what token-level TIS becomes under GMPO: GMPO's loss is one term per
+// sequence, ℓ_i = −A_i·Π_t ρ_t^(1/n_i), so a weight that varies along the row would make the
+// per-token gradient differ from the derivative of the reported loss. Its weight is the same
+// geometric mean of the token ratios that GMPO takes of the policy ratios (verl weights GMPO by
+// the sequence geometric mean too). ``PolicyObjective`` uses it for GMPO with `tis_level=token`.
 //
 // The weights are detached (computed from lp_old and lp_roll only, never from lp); the KL and
 // entropy terms are not weighted. The PPO ratio stays π_θ/π_old. Library default: token level,
@@ -38,8 +45,10 @@ public enum TISLevel: String, ConfigChoice {
 public enum TruncatedImportanceSampling {
     /// The weights ([B*T], 0 where m = 0) and the fraction of loss tokens whose raw weight exceeded C.
     /// - precondition: `batch.rolloutLogprobs` is set.
+    /// - Parameter geometricMean: with `level` token, one weight per row from the mean token
+    ///   log-ratio (GMPO's form, see above) instead of one per token.
     public static func weights(
-        batch: PolicyBatch, level: TISLevel, cap: Double
+        batch: PolicyBatch, level: TISLevel, cap: Double, geometricMean: Bool = false
     ) -> (weights: [Double], raw: [Double]) {
         guard let roll = batch.rolloutLogprobs else {
             preconditionFailure("TIS: rolloutLogprobs are required; record the sampler's log-probs")
@@ -49,19 +58,32 @@ public enum TruncatedImportanceSampling {
         switch level {
         case .none:
             for k in raw.indices where batch.mask[k] != 0 { raw[k] = 1 }
+        case .token where geometricMean:
+            rowWeights(batch: batch, rollout: roll, into: &raw, geometricMean: true)
         case .token:
             for k in raw.indices where batch.mask[k] != 0 {
                 raw[k] = clampedRatio(batch.oldLogprobs[k] - roll[k]).ratio
             }
         case .sequence:
-            for i in 0..<batch.rows {
-                var sum = 0.0
-                for t in 0..<T where batch.mask[i * T + t] != 0 { sum += batch.oldLogprobs[i * T + t] - roll[i * T + t] }
-                let w = clampedRatio(sum).ratio
-                for t in 0..<T where batch.mask[i * T + t] != 0 { raw[i * T + t] = w }
-            }
+            rowWeights(batch: batch, rollout: roll, into: &raw, geometricMean: false)
         }
         let truncated = level == .none ? raw : raw.map { min($0, cap) }
         return (truncated, raw)
+    }
+
+    /// One raw weight per row, broadcast to its loss tokens: exp of the summed (sequence) or
+    /// mean (geometric) log-ratio lp_old − lp_roll, clamped to ±20 as every ratio here.
+    private static func rowWeights(batch: PolicyBatch, rollout roll: [Double], into raw: inout [Double], geometricMean: Bool) {
+        let T = batch.columns
+        for i in 0..<batch.rows {
+            var sum = 0.0, n = 0
+            for t in 0..<T where batch.mask[i * T + t] != 0 {
+                sum += batch.oldLogprobs[i * T + t] - roll[i * T + t]
+                n += 1
+            }
+            guard n > 0 else { continue }
+            let w = clampedRatio(geometricMean ? sum / Double(n) : sum).ratio
+            for t in 0..<T where batch.mask[i * T + t] != 0 { raw[i * T + t] = w }
+        }
     }
 }

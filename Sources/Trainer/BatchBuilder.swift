@@ -22,6 +22,8 @@ struct RolloutBatch {
     let responseLengths: [Int]
     /// Whether the episode ended without an end-of-turn token (cut by a budget).
     let truncated: [Bool]
+    /// Tokens of each row's longest policy turn (its response, for a single-turn task).
+    let longestTurnLengths: [Int]
 
     init(_ trajectories: [Trajectory], endTokens: Set<Int32>) {
         self.trajectories = trajectories
@@ -42,11 +44,32 @@ struct RolloutBatch {
         rewards = trajectories.map(\.reward)
         groupIDs = trajectories.map(\.groupID)
         responseLengths = trajectories.map(\.responseLength)
+        longestTurnLengths = trajectories.map { t in t.spans.filter { $0.source == .policy }.map(\.length).max() ?? 0 }
         truncated = trajectories.map { t in
             guard let last = t.tokens.indices.last(where: { t.lossMask[$0] == 1 }) else { return false }
             // Cut by the per-turn limit or the token budget: the policy never closed its turn.
             return !endTokens.contains(t.tokens[last])
         }
+    }
+
+    /// Extra token rewards that move each turn's reward to the end of its policy turn (bi-level
+    /// GAE, algorithms.md §10): r_extra[end of turn k] = turn reward k for every turn but the last,
+    /// and the last loss token gets −Σ of those, so that with the outcome reward R_i = Σ_k turn
+    /// reward k added there (``Advantages/tokenRewards(for:config:)``) each turn end carries its own
+    /// reward and the row's score stays R_i. [B*T].
+    func turnRewardShifts() -> [Double] {
+        var extra = [Double](repeating: 0, count: rows * columns)
+        for (i, t) in trajectories.enumerated() {
+            let P = promptLengths[i]
+            let turnEnds = t.spans.filter { $0.source == .policy && $0.length > 0 }.map { $0.start + $0.length - 1 - P }
+            // A row masked out (overlong filter) trains nothing and keeps its reward where it is.
+            guard let last = turnEnds.last, turnEnds.count == t.turnRewards.count, mask[i * columns + last] != 0 else { continue }
+            for (end, reward) in zip(turnEnds.dropLast(), t.turnRewards.dropLast()) {
+                extra[i * columns + end] += reward
+                extra[i * columns + last] -= reward
+            }
+        }
+        return extra
     }
 
     /// The packed model batch of `rowIndices` (log-probs from position P_i − 1 on; none when

@@ -14,7 +14,7 @@ extension RLTrainer {
     func updateDPO(_ rb: inout RolloutBatch, step s: Int) throws -> [String: Double] {
         let a = config.algorithm
         let T = rb.columns
-        let tau = Float(a.temperature)
+        let tau = trainingTemperature  // 1: DPO's log-probs are the model's own (algorithms.md §8.2)
         // Pairs: (chosen row, rejected row) per informative group, in group order.
         var pairs: [(Int, Int)] = []
         let groups = Dictionary(grouping: 0..<rb.rows, by: { rb.groupIDs[$0] }).sorted { $0.key < $1.key }

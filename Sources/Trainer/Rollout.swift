@@ -15,6 +15,8 @@ struct RolloutResult {
     var trajectories: [Trajectory]
     var metrics: [String: Double]
     var seconds: Double
+    /// ReMax's baseline b_i: the reward of the greedy response to row i's prompt.
+    var greedyRewards: [Double]? = nil
 }
 
 extension RLTrainer {
@@ -39,8 +41,43 @@ extension RLTrainer {
         return request
     }
 
-    /// Plays `promptsPerStep` problems × `groupSize` samples (more rounds with dynamic sampling).
+    /// Plays `promptsPerStep` problems × `groupSize` samples (more rounds with dynamic sampling),
+    /// and for ReMax one greedy response per prompt.
     func collectRollouts(step: Int) throws -> RolloutResult {
+        var result = try sampleRollouts(step: step)
+        if config.algorithm.estimator == .remax && !result.trajectories.isEmpty {
+            let start = Date()
+            result.greedyRewards = try greedyBaselines(for: result.trajectories, step: step)
+            let seconds = Date().timeIntervalSince(start)
+            result.metrics["time/greedy_s"] = seconds
+            result.metrics["remax/greedy_reward_mean"] = result.greedyRewards!.reduce(0, +) / Double(result.trajectories.count)
+            result.seconds += seconds
+        }
+        return result
+    }
+
+    /// ReMax's baseline (algorithms.md §2.7): each prompt of the batch decoded once greedily
+    /// (τ = 0, not trained on), its reward given to every row of the prompt's group, in row order.
+    func greedyBaselines(for trajectories: [Trajectory], step: Int) throws -> [Double] {
+        let a = config.algorithm
+        var groups: [Int] = [], problems: [Int] = []
+        for t in trajectories where !groups.contains(t.groupID) {
+            groups.append(t.groupID)
+            problems.append(t.problem)
+        }
+        var request = EpisodeRequest(problems: problems)
+        request.tokenBudget = config.tokenBudget
+        request.seed = UInt64(a.seed)
+        request.step = step
+        request.sampling = SamplingParameters(temperature: 0)
+        request.maxNewTokensPerTurn = a.maxNewTokens
+        let greedy = try runner.run(task, request)
+        let rewardOfGroup = Dictionary(uniqueKeysWithValues: zip(groups, greedy.map(\.reward)))
+        return trajectories.map { rewardOfGroup[$0.groupID]! }
+    }
+
+    /// The sampled rollouts of one step.
+    func sampleRollouts(step: Int) throws -> RolloutResult {
         let a = config.algorithm
         let start = Date()
         var buffer = DynamicSampling.Buffer<[Trajectory]>(targetGroups: a.promptsPerStep, maxRounds: a.maxResampleRounds)
@@ -61,9 +98,16 @@ extension RLTrainer {
                     return RolloutResult(trajectories: full.flatMap { $0 }, metrics: metrics, seconds: Date().timeIntervalSince(start))
                 }
             } catch {
-                // Out of rounds: train on what was kept (possibly nothing: the step is skipped).
+                // Out of rounds: train on what was kept (possibly nothing: the step is skipped),
+                // as verl's DAPO recipe does not (it stops the run). The step's metrics say so
+                // (`dynamic_sampling/exhausted`, `kept_groups` < prompts_per_step), and the first
+                // time in a run a warning line does.
                 metrics.merge(buffer.metrics) { $1 }
                 metrics["dynamic_sampling/exhausted"] = 1
+                warnOnce(
+                    "dynamic_sampling/exhausted",
+                    "dynamic sampling ran out of rounds at step \(step): training on \(buffer.pending.count) of "
+                        + "\(a.promptsPerStep) groups (raise max_resample_rounds, or 0 for unlimited)")
                 return RolloutResult(
                     trajectories: buffer.pending.flatMap { $0 }, metrics: metrics, seconds: Date().timeIntervalSince(start))
             }

@@ -20,6 +20,9 @@ public struct TrainerState: Codable, Sendable, Equatable {
     /// Problems drawn so far (dynamic sampling draws more than prompts_per_step per step).
     public var problemCursor: Int
     public var configHash: String
+    /// β of the adaptive KL controller for the next step (`kl_target`); nil with a fixed β.
+    /// Checkpoints written before the controller was wired have none, and had a fixed β.
+    public var klCoef: Double? = nil
 }
 
 public enum TrainerCheckpoint {

@@ -15,10 +15,8 @@ struct GRPOPlusPlusTests {
         let step = [99, 100, 101].map { OverlongShaping.softPenalty(length: $0, maxLength: 100, buffer: 0) }
         #expect(step == [0, 0, -1])
         #expect(OverlongShaping.softPenalty(length: 0, maxLength: 100, buffer: 20) == 0)
-        // Shaped rewards use the response lengths (EOS included).
-        let batch = try! PolicyBatch(
-            rows: 2, columns: 1, mask: [1, 1], logprobs: [0, 0], rewards: [1, -1], groupIDs: [0, 0], responseLengths: [90, 50])
-        #expect(OverlongShaping.shapedRewards(batch: batch, maxLength: 100, buffer: 20, factor: 1) == [0.5, -1])
+        // Shaped rewards use the longest turn's length (EOS included).
+        #expect(OverlongShaping.shapedRewards(rewards: [1, -1], turnLengths: [90, 50], maxLength: 100, buffer: 20, factor: 1) == [0.5, -1])
     }
 
     // Overlong filtering zeroes the mask of truncated rows; they stay in the group statistics.

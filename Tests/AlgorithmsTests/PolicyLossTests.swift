@@ -116,7 +116,12 @@ struct PolicyLossTests {
     }
 
     // §14.3: gradient equals central finite differences of the loss, random inputs away from clip
-    // boundaries, every mode × surrogate, with KL (k3) in the loss and token TIS on.
+    // boundaries, every mode × surrogate, with KL (k3) in the loss and TIS on: per token for the
+    // token surrogates and GMPO (whose token level is the row's geometric mean, one weight per
+    // sequence term), per sequence for GSPO (its token form gives each token its own weight,
+    // which is not the derivative of a sequence loss). CISPO's weight is detached by design, so
+    // its clip band is made narrow enough (±1e-4) that every ratio here lies outside it: the
+    // weight is then locally constant and the finite difference of the reported loss is exact.
     @Test(arguments: allModes)
     func gradientMatchesFiniteDifferences(mode: LossAggregation) {
         var rng = SeededGenerator(seed: 42)
@@ -141,19 +146,22 @@ struct PolicyLossTests {
         let batch = try! PolicyBatch(
             rows: B, columns: T, mask: mask, logprobs: lp, oldLogprobs: lpOld, refLogprobs: ref, rolloutLogprobs: roll,
             rewards: [Double](repeating: 0, count: B), groupIDs: [0, 0, 0, 1, 1, 2])
-        for kind in [PolicyLossKind.ppoClip, .reinforce, .gspo, .gmpo] {
+        for kind in [PolicyLossKind.ppoClip, .reinforce, .gspo, .gmpo, .cispo] {
             var config = Fixture.lossConfig(mode)
             config.policyLoss = kind
             config.klCoef = 0.05
             config.klEstimator = .k3
-            config.tisLevel = kind == .gspo || kind == .gmpo ? .none : .token
+            config.tisLevel = kind == .gspo ? .sequence : .token
+            config.tisCap = 1.5  // some weights truncated, some not
             if kind == .gspo { (config.clipLow, config.clipHigh) = (0.05, 0.08) }
             if kind == .gmpo { (config.clipLow, config.clipHigh) = (0.4, 0.4) }
+            if kind == .cispo { (config.clipLow, config.clipHigh) = (1e-4, 1e-4) }
             let r = PolicyObjective.evaluate(batch, advantages: A, config: config)
             let fd = finiteDifference(lp, mask: mask) {
                 PolicyObjective.evaluate(batch.replacingLogprobs($0), advantages: A, config: config).loss
             }
             expectClose(r.dLogprobs, fd, atol: 1e-7, "\(mode.rawValue) \(kind.rawValue)")
+            #expect((r.metrics["tis/weight_mean"] ?? 0) != 1, "\(kind.rawValue): TIS must be active in this test")
             for k in mask.indices where mask[k] == 0 { #expect(r.dLogprobs[k] == 0) }
             // The A = 0 row gets no policy gradient: only its KL term remains (= all-zero advantages).
             let klOnly = PolicyObjective.evaluate(batch, advantages: [Double](repeating: 0, count: B * T), config: config)
