@@ -47,7 +47,10 @@ struct TrainingTests {
         #expect(abs(s.rate(step: 9, base: 1, warmup: 4, total: 14) - 0.5) < 1e-12)
         #expect(LearningRateSchedule.linear.rate(step: 14, base: 2, warmup: 4, total: 14) == 0)
         #expect(LearningRateSchedule.linearWarmup.rate(step: 100, base: 2, warmup: 4, total: 14) == 2)
-        #expect(LearningRateSchedule.constant.rate(step: 0, base: 3, warmup: 4, total: 14) == 3)
+        // The warm-up applies to the constant schedule too (a configured warm-up is never ignored).
+        #expect(LearningRateSchedule.constant.rate(step: 0, base: 3, warmup: 4, total: 14) == 0.75)
+        #expect(LearningRateSchedule.constant.rate(step: 4, base: 3, warmup: 4, total: 14) == 3)
+        #expect(LearningRateSchedule.constant.rate(step: 0, base: 3, warmup: 0, total: 14) == 3)
     }
 
     @Test func emptyBatchSkipsTheUpdate() {
