@@ -86,7 +86,7 @@ let package = Package(
         .testTarget(name: "TasksTests", dependencies: ["Tasks", "LM"]),
         .testTarget(name: "AlgorithmsTests", dependencies: ["RLAlgorithms"]),
         .testTarget(name: "TrainerTests", dependencies: ["Trainer", "RLAlgorithms", "Tasks", "Generator", "LM", "Tensor"]),
-        .testTarget(name: "GeneratorTests", dependencies: ["Generator", "LM", "Tensor", "Tasks"]),
+        .testTarget(name: "GeneratorTests", dependencies: ["Generator", "LM", "Tensor", "Tasks", "RLAlgorithms"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "LM"]),
         .testTarget(
             name: "ExperimentsTests",

@@ -46,6 +46,16 @@ public struct Trajectory: Codable, Sendable, Equatable {
     public var promptLength: Int { lossMask.firstIndex(of: 1) ?? tokens.count }
     /// Number of policy tokens.
     public var responseLength: Int { lossMask.reduce(0) { $0 + Int($1) } }
+    /// Positions of the last token of each policy turn, in order: where each entry of
+    /// ``turnRewards`` was earned (one per turn the environment judged).
+    public var policyTurnEnds: [Int] {
+        spans.filter { $0.source == .policy && $0.length > 0 }.map { $0.start + $0.length - 1 }
+    }
+    /// Tokens of the longest policy turn (the whole response for a single turn): what a per-turn
+    /// limit such as `max_new_tokens` bounds.
+    public var longestTurnLength: Int {
+        spans.filter { $0.source == .policy }.map(\.length).max() ?? 0
+    }
 }
 
 extension Trajectory {

@@ -44,7 +44,7 @@ struct RolloutBatch {
         rewards = trajectories.map(\.reward)
         groupIDs = trajectories.map(\.groupID)
         responseLengths = trajectories.map(\.responseLength)
-        longestTurnLengths = trajectories.map { t in t.spans.filter { $0.source == .policy }.map(\.length).max() ?? 0 }
+        longestTurnLengths = trajectories.map(\.longestTurnLength)
         truncated = trajectories.map { t in
             guard let last = t.tokens.indices.last(where: { t.lossMask[$0] == 1 }) else { return false }
             // Cut by the per-turn limit or the token budget: the policy never closed its turn.
@@ -61,7 +61,7 @@ struct RolloutBatch {
         var extra = [Double](repeating: 0, count: rows * columns)
         for (i, t) in trajectories.enumerated() {
             let P = promptLengths[i]
-            let turnEnds = t.spans.filter { $0.source == .policy && $0.length > 0 }.map { $0.start + $0.length - 1 - P }
+            let turnEnds = t.policyTurnEnds.map { $0 - P }
             // A row masked out (overlong filter) trains nothing and keeps its reward where it is.
             guard let last = turnEnds.last, turnEnds.count == t.turnRewards.count, mask[i * columns + last] != 0 else { continue }
             for (end, reward) in zip(turnEnds.dropLast(), t.turnRewards.dropLast()) {

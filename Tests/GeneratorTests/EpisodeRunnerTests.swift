@@ -1,6 +1,7 @@
 // Multi-turn episodes: token-exact trajectories and loss masks on a scripted (gold) policy, and
 // JSON Lines round trip.
 import Foundation
+import RLAlgorithms
 import Generator
 import LM
 import Tasks
@@ -44,6 +45,29 @@ struct EpisodeRunnerTests {
             #expect(t.turns == demo.filter { $0.role == "assistant" }.count)
             #expect(t.spans.reduce(0) { $0 + $1.length } == t.tokens.count)
             #expect(t.spans.filter { $0.source == .environment }.count == max(0, t.turns - 1))
+        }
+    }
+
+    // DAPO's overlong punishment bounds a turn, as max_new_tokens does: a gold `guess` episode of
+    // several short turns is longer than the per-turn limit in all, and is not punished.
+    @Test func overlongPunishmentIsPerTurnAndTurnEndsAreWhereRewardsWereEarned() throws {
+        let (_, trajectories, _) = try scripted("guess", problems: [0, 1, 2, 3])
+        let imEnd = try #require(loaded.tokenizer.id(for: "<|im_end|>"))
+        // A per-turn limit one token above the longest turn (buffer 1: no turn is in the buffer).
+        let limit = trajectories.map(\.longestTurnLength).max()! + 1
+        let multiTurn = trajectories.filter { $0.turns >= 3 }
+        #expect(!multiTurn.isEmpty)
+        for t in multiTurn {
+            #expect(t.responseLength > limit, "the episode is longer in all than its longest turn")
+            let shaped = OverlongShaping.shapedRewards(
+                rewards: [t.reward], turnLengths: [t.longestTurnLength], maxLength: limit, buffer: 1, factor: 1)
+            #expect(shaped == [t.reward], "no turn exceeds the limit: no penalty")
+            let summed = OverlongShaping.shapedRewards(
+                rewards: [t.reward], turnLengths: [t.responseLength], maxLength: limit, buffer: 1, factor: 1)
+            #expect(summed == [t.reward - 1], "measured over the whole episode it would be punished")
+            // One turn end per judged turn, each the turn's closing <|im_end|>.
+            #expect(t.policyTurnEnds.count == t.turnRewards.count && t.policyTurnEnds.count == t.turns)
+            #expect(t.policyTurnEnds.allSatisfy { t.tokens[$0] == imEnd && t.lossMask[$0] == 1 })
         }
     }
 

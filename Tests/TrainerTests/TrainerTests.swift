@@ -48,11 +48,14 @@ struct TrainerTests {
         #expect(moved == (updates > 0) || preset == .sft && moved, "\(preset): moved \(moved), updates \(updates)")
     }
 
-    /// GRPO, and PPO for its separate critic (trunk, head and their moments are in the checkpoint).
-    @Test(arguments: [AlgorithmPreset.grpo, .ppo])
-    func resumeIsBitExact(_ preset: AlgorithmPreset) throws {
+    /// GRPO; PPO for its separate critic (trunk, head and their moments are in the checkpoint);
+    /// RLOO with the adaptive KL controller (its β is in the trainer state).
+    @Test(arguments: ["grpo", "ppo", "rloo kl_target=0.001"])
+    func resumeIsBitExact(_ variant: String) throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("resume-\(UUID())").path
-        var config = try smallConfig(preset, steps: 4)
+        let words = variant.split(separator: " ").map(String.init)
+        var config = try smallConfig(try AlgorithmPreset.parse(words[0], key: "preset"), steps: 4)
+        for setting in words.dropFirst() { try config.set(setting) }
         config.checkpointEvery = 2
         // Uninterrupted.
         let a = try tinyModel()
@@ -79,6 +82,10 @@ struct TrainerTests {
         let stepsA = sinkA.records.filter { $0.step >= 1 && $0.metrics["reward/mean"] != nil }
         let stepsB = sinkB.records.filter { $0.metrics["reward/mean"] != nil }
         #expect(stepsA.count == 4 && stepsB.count == 4)
+        if config.algorithm.klTarget != nil {
+            let betas = Set(stepsA.compactMap { $0.metrics["kl/coef"] })
+            #expect(betas.count == 4, "the adaptive β changes every step: \(betas)")
+        }
         for (x, y) in zip(stepsA, stepsB) {
             for key in x.metrics.keys where !key.hasPrefix("time/") && !key.hasPrefix("perf/") {
                 #expect(x.metrics[key] == y.metrics[key], "step \(x.step) \(key): \(x.metrics[key]!) vs \(y.metrics[key] ?? .nan)")
@@ -89,6 +96,46 @@ struct TrainerTests {
         try other.set("lr=5e-4")
         let wrong = try RLTrainer(config: other, loaded: try tinyModel(), sink: MemoryMetricSink())
         #expect(throws: InputError.self) { try wrong.resume(from: root + "/b/step-2") }
+    }
+
+    /// SFT's log-probs are the model's own (τ = 1): the sampling temperature changes nothing, and
+    /// setting it is warned about.
+    @Test func sftIgnoresTheSamplingTemperature() throws {
+        var runs: [[Float]] = []
+        var warnings: [String] = []
+        for temperature in ["1", "0.5"] {
+            var config = try smallConfig(.sft)
+            try config.set("temperature=\(temperature)")
+            let loaded = try tinyModel()
+            let trainer = try RLTrainer(config: config, loaded: loaded, sink: MemoryMetricSink())
+            trainer.onWarning = { warnings.append($0) }
+            try trainer.runStep()
+            runs.append(loaded.model.parameters.array)
+        }
+        let same = bitEqual(runs[0], runs[1])
+        #expect(same)
+        #expect(warnings == ["temperature has no effect: SFT's log-probs are taken at τ = 1"])
+    }
+
+    /// Dynamic sampling that runs out of rounds trains on the groups it kept, and says so: a
+    /// metric every such step and one warning line per run.
+    @Test func dynamicSamplingOutOfRoundsIsReported() throws {
+        // The random model never adds 2-digit numbers: every group is uniform and dropped.
+        var config = try smallConfig(.dapo, steps: 2)
+        try config.set("max_resample_rounds=2")
+        let sink = MemoryMetricSink()
+        let trainer = try RLTrainer(config: config, loaded: try tinyModel(), sink: sink)
+        var warnings: [String] = []
+        trainer.onWarning = { warnings.append($0) }
+        try trainer.runStep()
+        try trainer.runStep()
+        for record in sink.records {
+            #expect(record.metrics["dynamic_sampling/exhausted"] == 1)
+            #expect(record.metrics["dynamic_sampling/rounds"] == 2)
+            #expect((record.metrics["dynamic_sampling/kept_groups"] ?? 99) < 4)
+        }
+        #expect(warnings.filter { $0.contains("dynamic sampling ran out of rounds at step 1") }.count == 1)
+        #expect(!warnings.contains { $0.contains("at step 2") })
     }
 
     @Test func emptyBatchesSkipTheOptimizerStep() throws {
