@@ -102,24 +102,39 @@ public final class RunStore: @unchecked Sendable {
         return config
     }
 
+    /// Migrates and records the schema version, writing only when something changes, so that a
+    /// store on a full disk still opens for reading. Failing stale runs is left for a later open
+    /// when it cannot be written now.
     private func setUp() throws {
-        try StoreSchema.migrator.migrate(db)
-        try write { db in
-            try db.execute(
-                sql: "INSERT INTO store_info(key, value) VALUES ('schema_version', ?), ('created_by', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value WHERE key = 'schema_version'",
-                arguments: ["\(StoreSchema.version)", RLHubVersion.string])
+        let migrator = StoreSchema.migrator
+        if try !db.read({ db in try migrator.hasCompletedMigrations(db) }) {
+            try migrator.migrate(db)
         }
-        try failStaleRuns()
+        let recorded = try read { db in try String.fetchOne(db, sql: "SELECT value FROM store_info WHERE key = 'schema_version'") }
+        if recorded != "\(StoreSchema.version)" {
+            try write { db in
+                try db.execute(
+                    sql: "INSERT INTO store_info(key, value) VALUES ('schema_version', ?), ('created_by', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value WHERE key = 'schema_version'",
+                    arguments: ["\(StoreSchema.version)", RLHubVersion.string])
+            }
+        }
+        _ = try? failStaleRuns()
     }
 
     /// Runs an IMMEDIATE write transaction (waits for the write lock up to ``busyTimeout``).
     /// The escape hatch for SQL the methods of this class do not cover; keep the schema's rules.
     public func write<T>(_ body: (Database) throws -> T) throws -> T {
+        try write(rollingBack: false, body)
+    }
+
+    /// ``write(_:)`` whose transaction is rolled back when `rollingBack` is set: every statement
+    /// and check runs, nothing is kept.
+    func write<T>(rollingBack: Bool, _ body: (Database) throws -> T) throws -> T {
         try db.writeWithoutTransaction { db in
             var result: T?
             try db.inTransaction(.immediate) {
                 result = try body(db)
-                return .commit
+                return rollingBack ? .rollback : .commit
             }
             return result!
         }

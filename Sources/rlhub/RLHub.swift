@@ -19,7 +19,7 @@ struct RLHub: ParsableCommand {
             GridCommand.self, GridWorkerCommand.self, VerifyCommand.self, RunsCommand.self, ShowCommand.self,
             CurveCommand.self, ScoresCommand.self, CheckpointsCommand.self, TagCommand.self, ReleaseCommand.self, BenchStoreWriterCommand.self,
             StatsCommand.self, ReportCommand.self, PublishCommand.self, PullCommand.self,
-            ServeCommand.self, PushCommand.self,
+            ServeCommand.self, PushCommand.self, CheckInputsCommand.self,
         ])
 
     /// Parses and runs, printing errors on one line with the documented exit codes.

@@ -63,8 +63,10 @@ public enum GGUFModel {
     public static func load(path: String) throws(InputError) -> LoadedModel {
         let file = try GGUFFile(path: path)
         let config = try config(of: file)
-        let model = LlamaModel(config: config)
-        for entry in model.layout.entries {
+        // Every tensor is checked against the metadata before the model is allocated, so a wild
+        // metadata value cannot size the allocation.
+        let layout = ParameterLayout(config: config)
+        for entry in layout.entries {
             guard let gname = ggufName(forHF: entry.name), let info = file.tensors[gname] else {
                 throw InputError(file: path, field: ggufName(forHF: entry.name) ?? entry.name, message: "tensor missing")
             }
@@ -73,6 +75,10 @@ public enum GGUFModel {
                     file: path, field: gname,
                     message: "shape \(info.rowMajorShape) does not match the metadata (expected \(entry.shape) for \(entry.name))")
             }
+        }
+        let model = LlamaModel(config: config)
+        for entry in layout.entries {
+            let gname = ggufName(forHF: entry.name)!
             let out = UnsafeMutableBufferPointer(start: model.parameters.pointer + entry.offset, count: entry.count)
             try file.copyFloats(gname, into: out)
             if gname.hasSuffix("attn_q.weight") {
