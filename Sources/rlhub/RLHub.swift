@@ -39,6 +39,9 @@ struct RLHub: ParsableCommand {
         } catch let error as RunFailureText {
             FileHandle.standardError.write(Data("rlhub: \(error.message)\n".utf8))
             Foundation.exit(1)
+        } catch let error as StoreWriteFailure {
+            FileHandle.standardError.write(Data("rlhub: error: \(error)\n".utf8))
+            Foundation.exit(1)
         } catch {
             let code = exitCode(for: error)
             if code == .success || error is ExitCode || error is CleanExit {

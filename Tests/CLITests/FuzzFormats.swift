@@ -226,7 +226,7 @@ struct TarSeed {
         case 4:
             entries.append(entries[i])
         default:
-            entries += (0..<rng.pick([50, 2000])).map { Entry(name: "many/\($0)") }
+            entries += (0..<rng.pick([50, 500])).map { Entry(name: "many/\($0)") }
         }
     }
 }

@@ -55,9 +55,23 @@ public enum GGUFModel {
         if file.metadata["llama.rope.scaling.type"] != nil {
             throw InputError(file: file.path, field: "llama.rope.scaling.type", message: "RoPE scaling is not supported")
         }
-        try config.validate(file: file.path)
+        do { try config.validate(file: file.path) } catch {
+            // Name the metadata key the file holds, not the config.json field it became.
+            throw InputError(file: error.file, field: metadataKey[error.field] ?? error.field, message: error.message)
+        }
         return config
     }
+
+    /// The `llama.*` key each validated config field comes from.
+    static let metadataKey = [
+        "hidden_size": "llama.embedding_length", "intermediate_size": "llama.feed_forward_length",
+        "num_hidden_layers": "llama.block_count", "num_attention_heads": "llama.attention.head_count",
+        "num_key_value_heads": "llama.attention.head_count_kv", "head_dim": "llama.attention.key_length",
+        "vocab_size": "llama.vocab_size", "max_position_embeddings": "llama.context_length",
+        "rms_norm_eps": "llama.attention.layer_norm_rms_epsilon", "rope_theta": "llama.rope.freq_base",
+        "bos_token_id": "tokenizer.ggml.bos_token_id", "eos_token_id": "tokenizer.ggml.eos_token_id",
+        "pad_token_id": "tokenizer.ggml.padding_token_id",
+    ]
 
     /// Loads weights (dequantised to Float32), tokenizer and chat template.
     public static func load(path: String) throws(InputError) -> LoadedModel {
