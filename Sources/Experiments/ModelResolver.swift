@@ -126,7 +126,7 @@ public struct ModelResolver {
             try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             do {
                 try CheckpointArchive.extract(
-                    archive: copy, into: target, maxTotalBytes: BlobStore.extractionLimit(archiveBytes: try Self.size(copy)),
+                    archive: copy, into: target, maxTotalBytes: try BlobStore.extractionLimit(archive: copy),
                     maxEntries: BlobStore.defaultMaxEntries)
             } catch let error as InputError {
                 // Another process extracted the same archive first: its folder is complete.
@@ -136,10 +136,6 @@ public struct ModelResolver {
             }
         }
         return folder!
-    }
-
-    static func size(_ path: String) throws -> Int64 {
-        (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value ?? 0
     }
 
     /// The folder of blob `sha256`, extracted (after verifying its hash) on first use.

@@ -80,9 +80,8 @@ struct CheckInputsCommand: ParsableCommand {
             let target = scratch + "/extracted"
             try? FileManager.default.removeItem(atPath: target)
             defer { try? FileManager.default.removeItem(atPath: target) }
-            let bytes = (try FileManager.default.attributesOfItem(atPath: file)[.size] as? NSNumber)?.int64Value ?? 0
             try CheckpointArchive.extract(
-                archive: file, into: target, maxTotalBytes: BlobStore.extractionLimit(archiveBytes: bytes),
+                archive: file, into: target, maxTotalBytes: try BlobStore.extractionLimit(archive: file),
                 maxEntries: BlobStore.defaultMaxEntries)
         }
     }

@@ -39,6 +39,11 @@ public struct BlobStore: Sendable {
         let (scaled, overflow) = max(0, archiveBytes).multipliedReportingOverflow(by: maxExpansionRatio)
         return overflow ? defaultMaxTotalBytes : min(defaultMaxTotalBytes, expansionAllowance + scaled)
     }
+
+    /// ``extractionLimit(archiveBytes:)`` of the archive file at `path`.
+    public static func extractionLimit(archive path: String) throws(InputError) -> Int64 {
+        extractionLimit(archiveBytes: try fileSize(path))
+    }
     /// Default bound on the entries ``extract(sha256:into:maxTotalBytes:maxEntries:)`` accepts.
     public static let defaultMaxEntries = 100_000
 
@@ -108,8 +113,8 @@ public struct BlobStore: Sendable {
         maxEntries: Int = defaultMaxEntries
     ) throws(InputError) {
         let path = try verifiedPath(sha256: sha256)
-        var limit = maxTotalBytes ?? 0
-        if maxTotalBytes == nil { limit = Self.extractionLimit(archiveBytes: try fileSize(path)) }
+        let limit: Int64
+        if let maxTotalBytes { limit = maxTotalBytes } else { limit = try Self.extractionLimit(archive: path) }
         try CheckpointArchive.extract(archive: path, into: target, maxTotalBytes: limit, maxEntries: maxEntries)
     }
 
