@@ -4,7 +4,7 @@ SWIFT ?= swift
 BIN := .build/release/rlhub
 # apt-get needs root: use sudo when not root (and sudo exists).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := libopenblas-dev libsqlite3-dev libarchive-dev pkg-config
+APT_PACKAGES := libopenblas-dev libsqlite3-dev libarchive-dev pkg-config zstd
 # rliable 1.2.0 is the reference of the Evaluation statistics; its arch dependency (7.2 on Python
 # 3.11) fails to import under pandas 3, hence the pin.
 PIP_PACKAGES := numpy safetensors gguf tokenizers jinja2 pytest scipy rliable==1.2.0 'pandas<3'
@@ -48,7 +48,8 @@ build: deps
 LEARNING_SUITE = TrainerTests.LearningTests
 
 ## test: Swift tests (kernels, model, tokenizer, CLI, the Slurm executor against a local Slurm
-## brought up for the run and down after it, even on failure) and the Python reference checks.
+## brought up for the run and down after it, even on failure, the fuzz suite of every reader and
+## concurrent grids and pulls on one store) and the Python reference checks.
 ## The Learning suite sets the process-wide thread count (OpenBLAS's is process-wide), which
 ## changes the rounding of any test computing beside it, so it runs in a `swift test` of its own.
 test: test-deps build model

@@ -169,6 +169,15 @@ public struct AlgorithmConfig: Sendable, Equatable {
 
     // MARK: - Validation
 
+    /// Upper bounds of the sizes a step allocates at once (checked before any product is formed,
+    /// so none overflows): prompts per step ≤ 4096, group size ≤ 1024, their product (episodes per
+    /// step) ≤ 16384, new tokens per turn ≤ 131072 (rlhub's longest context), PPO epochs ≤ 1000.
+    public static let maxPromptsPerStep = 4096
+    public static let maxGroupSize = 1024
+    public static let maxRolloutsPerStep = 16384
+    public static let maxNewTokensLimit = 1 << 17
+    public static let maxPPOEpochs = 1000
+
     /// Checks every setting up front.
     /// - Throws: the first problem as a one-line ``ConfigError`` naming the key and what to change.
     public func validate() throws(ConfigError) {
@@ -177,6 +186,13 @@ public struct AlgorithmConfig: Sendable, Equatable {
         }
         if promptsPerStep < 1 { try fail(.promptsPerStep, "must be ≥ 1, got \(promptsPerStep)") }
         if groupSize < 1 { try fail(.groupSize, "must be ≥ 1, got \(groupSize)") }
+        if promptsPerStep > Self.maxPromptsPerStep { try fail(.promptsPerStep, "must be ≤ \(Self.maxPromptsPerStep), got \(promptsPerStep)") }
+        if groupSize > Self.maxGroupSize { try fail(.groupSize, "must be ≤ \(Self.maxGroupSize), got \(groupSize)") }
+        if rolloutsPerStep > Self.maxRolloutsPerStep {
+            try fail(.groupSize, "prompts_per_step × group_size must be ≤ \(Self.maxRolloutsPerStep), got \(rolloutsPerStep)")
+        }
+        if maxNewTokens > Self.maxNewTokensLimit { try fail(.maxNewTokens, "must be ≤ \(Self.maxNewTokensLimit), got \(maxNewTokens)") }
+        if ppoEpochs > Self.maxPPOEpochs { try fail(.ppoEpochs, "must be ≤ \(Self.maxPPOEpochs), got \(ppoEpochs)") }
         if objective == .rl && estimator.isGroupEstimator && groupSize < 2 {
             try fail(.groupSize, "must be ≥ 2 for estimator '\(estimator.rawValue)'; set group_size ≥ 2 or use --algo ppo")
         }

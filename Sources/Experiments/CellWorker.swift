@@ -63,14 +63,20 @@ public struct CellWorker {
     }
 
     /// Trains run `id` to the end; `progress` gets (step, metrics) after every step.
-    public func run(_ id: String, threads: Int, progress: (Int, [String: Double]) -> Void = { _, _ in }) throws {
+    ///
+    /// `parent` is the grid that claimed the run for this worker; a run that any other live
+    /// process holds is refused before anything is written.
+    public func run(_ id: String, threads: Int, parent: Int32? = nil, progress: (Int, [String: Double]) -> Void = { _, _ in }) throws {
         let record = try store.run(id)
         guard record.status != .finished else { return }
         let config = try Self.config(of: record)
+        try store.markRunning(record.id, threads: threads, parent: parent)
         let work = workRoot + "/" + record.id
         let checkpoints = work + "/checkpoints"
-        try FileManager.default.createDirectory(atPath: checkpoints, withIntermediateDirectories: true)
-        try store.markRunning(record.id, threads: threads)
+        do { try FileManager.default.createDirectory(atPath: checkpoints, withIntermediateDirectories: true) } catch {
+            try? store.markFailed(record.id, error: oneLineReason(error))
+            throw error
+        }
         do {
             let loaded = try ModelLoader.load(try ModelResolver(store: store).resolve(config.model), seed: UInt64(config.algorithm.seed))
             let resumeFrom = TrainerCheckpoint.latest(in: checkpoints)
@@ -103,7 +109,7 @@ public struct CellWorker {
             try store.markFinished(record.id)
             try? FileManager.default.removeItem(atPath: work)
         } catch {
-            try? store.markFailed(record.id, error: "\(error)")
+            try? store.markFailed(record.id, error: oneLineReason(error))
             throw error
         }
     }

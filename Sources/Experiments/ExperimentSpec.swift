@@ -85,10 +85,7 @@ extension ExperimentSpec {
 
     /// Reads and validates a spec file; errors name the file, line and column.
     public static func load(_ path: String) throws -> ExperimentSpec {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw InputError(file: path, message: "cannot read the spec file")
-        }
-        return try parse(text, path: path)
+        try parse(try BoundedYAML.read(path), path: path)
     }
 
     /// Parses spec text (`path` only names the source in errors).
@@ -96,7 +93,7 @@ extension ExperimentSpec {
         let reader = SpecReader(path: path)
         let root: Node
         do {
-            guard let node = try Yams.compose(yaml: text) else { throw reader.error(nil, "the spec is empty") }
+            guard let node = try BoundedYAML.compose(text, path: path) else { throw reader.error(nil, "the spec is empty") }
             root = node
         } catch let error as YamlError {
             throw InputError(file: path, message: "not valid YAML: " + Self.yamlMessage(error))

@@ -72,10 +72,9 @@ public final class LocalExecutor {
                 done.insert(plan.cells[i].configHash)
                 outcome.skipped.append(plan.cells[i].key)
             case .running: waitingOnOthers.append(i)
-            case .resumable: pending.append(i)
-            case .new:
-                runIDs[i] = try store.createRun(newRun(plan.cells[i]))
-                pending.append(i)
+            // Runs are created or taken only when a worker starts (`claimCell`), so that two grids
+            // on one store never run a cell twice.
+            case .resumable, .new: pending.append(i)
             }
         }
         var attempts = [Int](repeating: 0, count: plan.cells.count)
@@ -117,7 +116,10 @@ public final class LocalExecutor {
                 } else {
                     if status == .running { try? store.markFailed(w.run, error: "worker exited with status \(w.process.terminationStatus)") }
                     attempts[w.cell] += 1
-                    let error = (try? store.run(w.run).error ?? "") ?? ""
+                    // The worker may not have been able to record why (a full disk): say what is known.
+                    let recorded = (try? store.run(w.run).error) ?? nil
+                    let error = recorded.flatMap { $0.isEmpty ? nil : $0 }
+                        ?? "worker exited with status \(w.process.terminationStatus) without recording a reason (see \(logDir)/\(w.run).log)"
                     if attempts[w.cell] <= options.retries {
                         view.event("failed \(cell.key) (attempt \(attempts[w.cell])): \(error) — retrying from its last checkpoint")
                         pending.insert(w.cell, at: 0)
@@ -150,36 +152,40 @@ public final class LocalExecutor {
             pending = pending.filter { i in
                 guard let dep = plan.cells[i].dependsOn, failedHashes.contains(dep) else { return true }
                 outcome.blocked.append(plan.cells[i].key)
-                try? store.markFailed(runIDs[i]!, error: "its warm-up cell failed")
                 return false
             }
             // Start what is ready.
             while workers.count < options.jobs,
                   let k = pending.firstIndex(where: { plan.cells[$0].dependsOn.map(done.contains) ?? true }) {
                 let i = pending.remove(at: k)
-                let id = runIDs[i]!
+                let id: String
+                switch try store.claimCell(newRun(plan.cells[i])) {
+                case .claimed(let run): id = run
+                case .finished(let run):
+                    runIDs[i] = run
+                    done.insert(plan.cells[i].configHash)
+                    outcome.skipped.append(plan.cells[i].key)
+                    continue
+                case .heldElsewhere(let run):
+                    runIDs[i] = run
+                    waitingOnOthers.append(i)
+                    continue
+                }
+                runIDs[i] = id
                 let process = Process()
                 process.executableURL = URL(fileURLWithPath: options.executable)
                 process.arguments = ["grid-worker", "--store", store.directory ?? "", "--run", id,
                                      "--threads", "\(options.threads)", "--parent", "\(getpid())"]
-                let logPath = "\(logDir)/\(id).log"
-                if !FileManager.default.fileExists(atPath: logPath) { FileManager.default.createFile(atPath: logPath, contents: nil) }
-                let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-                try log.seekToEnd()
-                process.standardOutput = log
-                process.standardError = log
-                process.standardInput = FileHandle.nullDevice
-                try process.run()
-                try? log.close()
+                do { try start(process, log: "\(logDir)/\(id).log") } catch {
+                    try? store.markFailed(id, error: "cannot start the worker: \(error)")
+                    throw error
+                }
                 workers.append(Worker(cell: i, run: id, process: process, started: Date()))
                 view.event("started \(plan.cells[i].key) (run \(id), \(options.threads) thread\(options.threads == 1 ? "" : "s"))")
             }
             if workers.isEmpty && waitingOnOthers.isEmpty && !pending.isEmpty {
                 // Nothing can start: every pending cell waits on a warm-up outside this selection.
-                for i in pending {
-                    outcome.blocked.append(plan.cells[i].key)
-                    try? store.markFailed(runIDs[i]!, error: "its warm-up cell has not finished")
-                }
+                outcome.blocked += pending.map { plan.cells[$0].key }
                 pending.removeAll()
             }
             let remaining = pending.count + workers.count + waitingOnOthers.count
@@ -192,6 +198,18 @@ public final class LocalExecutor {
         }
         view.finish(plan: plan, outcome: outcome)
         return outcome
+    }
+
+    /// Starts a worker with stdout and stderr appended to `log`.
+    func start(_ process: Process, log logPath: String) throws {
+        if !FileManager.default.fileExists(atPath: logPath) { FileManager.default.createFile(atPath: logPath, contents: nil) }
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        defer { try? log.close() }
+        try log.seekToEnd()
+        process.standardOutput = log
+        process.standardError = log
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
     }
 
     func newRun(_ cell: GridCell) -> NewRun {

@@ -41,10 +41,21 @@ public struct ModelResolver {
             return try extracted(sha256: String(ref.dropFirst(7)), ref: ref)
         }
         if ref.hasSuffix(".tar.zst") {
-            let (sha, _) = try store.blobs.put(file: ref)
-            return try extracted(sha256: sha, ref: ref)
+            return try extractedArchive(file: ref)
         }
         return ref
+    }
+
+    /// Checks a spec's `model:` before any cell runs (`rlhub grid`, also with `--dry-run`): files
+    /// and presets as ``ModelLoader/check(_:)`` does, an archive's presence. References into the
+    /// store (`cell:`, `run:`, `hub:`, `sha256:`) are left to the worker: a warm-up may create them.
+    public static func check(_ ref: String) throws {
+        for prefix in [CellModelReference.prefix, "run:", "hub:", "sha256:"] where ref.hasPrefix(prefix) { return }
+        if ref.hasSuffix(".tar.zst") {
+            guard FileManager.default.fileExists(atPath: ref) else { throw InputError(file: ref, message: "no such archive") }
+            return
+        }
+        try ModelLoader.check(ref)
     }
 
     /// `hub:RELEASE/RUN[@STEP]`: a run of a release in this store (pulled, or made here), at its
@@ -101,6 +112,31 @@ public struct ModelResolver {
 
     /// `STORE/cache/sha256/HEX`, where blob `sha256` is extracted (nil for an in-memory store).
     func cacheFolder(sha256: String) -> String? { store.directory.map { $0 + "/cache/sha256/" + sha256 } }
+
+    /// A `.tar.zst` named by path: a private copy is extracted into the cache (which checks
+    /// every entry and the size bound) before it becomes a blob, so a refused archive leaves
+    /// nothing in the store.
+    func extractedArchive(file: String) throws -> String {
+        guard store.directory != nil else { throw InputError(file: file, message: "an in-memory store has no cache folder") }
+        var folder: String? = nil
+        try store.blobs.put(file: file) { copy, sha256 in
+            let target = cacheFolder(sha256: sha256)!
+            folder = target
+            if FileManager.default.fileExists(atPath: target) { return }
+            try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            do {
+                try CheckpointArchive.extract(
+                    archive: copy, into: target, maxTotalBytes: try BlobStore.extractionLimit(archive: copy),
+                    maxEntries: BlobStore.defaultMaxEntries)
+            } catch let error as InputError {
+                // Another process extracted the same archive first: its folder is complete.
+                if FileManager.default.fileExists(atPath: target) { return }
+                // The private copy's name means nothing to the user: name the file they gave.
+                throw InputError(file: file, field: error.field, message: error.message)
+            }
+        }
+        return folder!
+    }
 
     /// The folder of blob `sha256`, extracted (after verifying its hash) on first use.
     func extracted(sha256: String, ref: String) throws -> String {

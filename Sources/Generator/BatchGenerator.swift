@@ -80,9 +80,11 @@ public final class BatchGenerator {
                 file: "--max-tokens",
                 message: "prompt (\(longest)) + new tokens (\(request.maxNewTokens)) exceed the model's \(model.config.maxPositionEmbeddings) positions")
         }
-        let slots = P * n
+        let (slots, overflow) = P.multipliedReportingOverflow(by: n)
+        guard !overflow else { throw InputError(file: "--n", message: "\(P) prompts × \(n) samples overflow") }
         if cache == nil || cache!.slots < slots || cache!.capacity < capacity {
             cache = nil
+            try KVCache.checkFits(config: model.config, slots: slots, capacity: capacity, setting: "--n")
             cache = KVCache(config: model.config, slots: slots, capacity: capacity)
         }
         guard let cache else { return [] }

@@ -77,7 +77,10 @@ public final class EpisodeRunner {
         }
         let maxTurns = request.maxTurns ?? task.maxTurns
         let V = model.config.vocabSize
-        let S = request.problems.count * n
+        let (S, overflow) = request.problems.count.multipliedReportingOverflow(by: n)
+        guard !overflow else { throw InputError(file: "group_size", message: "\(request.problems.count) problems × \(n) samples overflow") }
+        // S environments and trajectories come first: refuse a count whose cache could never fit.
+        try KVCache.checkFits(config: model.config, slots: S, capacity: 1, setting: "prompts_per_step × group_size")
 
         // 1. Reset every environment; samples of one problem share the first observation.
         var slots: [Slot] = []
@@ -115,6 +118,7 @@ public final class EpisodeRunner {
         let capacity = maxTurns == 1 ? min(budget, longestPrompt + request.maxNewTokensPerTurn + 1) : budget
         if cache == nil || cache!.slots < S || cache!.capacity < capacity {
             cache = nil
+            try KVCache.checkFits(config: model.config, slots: S, capacity: capacity, setting: "prompts_per_step × group_size")
             cache = KVCache(config: model.config, slots: S, capacity: capacity)
         }
         guard let cache else { return [] }

@@ -98,11 +98,25 @@ public struct HubPuller: Sendable {
             summary.bytesDownloaded += fetched
             verifiedBlobs.append((checkpoint.sha256, path))
         }
-        // 2. Archives into the blob store (hashed again, moved in), then the rows.
+        // 2. Every release checked against the store (the import rolled back), so that a
+        // subset that does not import leaves no archive behind.
+        for (_, path) in subsets {
+            try store.importRelease(from: path, source: source.description, dryRun: true)
+        }
+        // 3. Archives into the blob store (hashed again, moved in), then the rows. Each move
+        // holds the file's download lock: another pull into this store may have moved the same
+        // archive in since it was verified here, which leaves nothing to move.
         for (sha, path) in verifiedBlobs {
-            let put = try store.blobs.move(file: path)
-            guard put.sha256 == sha else { throw InputError(file: path, message: "changed after it was verified; nothing imported") }
-            summary.blobsAdded.append(sha)
+            let added = try Self.withLock(cacheRoot, sha) { () throws -> Bool in
+                if try store.blobs.contains(sha256: sha), (try? store.blobs.verifiedPath(sha256: sha)) != nil {
+                    unlink(path)
+                    return false
+                }
+                let put = try store.blobs.move(file: path)
+                guard put.sha256 == sha else { throw InputError(file: path, message: "changed after it was verified; nothing imported") }
+                return true
+            }
+            if added { summary.blobsAdded.append(sha) } else { summary.blobsPresent.append(sha) }
         }
         for (release, path) in subsets {
             let result = try store.importRelease(from: path, source: source.description)
@@ -163,14 +177,11 @@ public struct HubPuller: Sendable {
             FileManager.default.fileExists(atPath: done) && (try? StreamingSHA256.hash(file: done))?.sha256 == file.sha256
         }
         if cached() { return (done, 0) }
-        let partial = cacheRoot + "/" + file.sha256 + ".partial"
-        let lockFD = open(cacheRoot + "/" + file.sha256 + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard lockFD >= 0 else { throw InputError(file: cacheRoot, message: "cannot create a lock file: \(String(cString: strerror(errno)))") }
-        defer { close(lockFD) }
         // Another process may be fetching the same file into this store: wait for it.
-        while flock(lockFD, LOCK_EX) != 0 && errno == EINTR {}
-        defer { flock(lockFD, LOCK_UN) }
+        let lockFD = try Self.lock(cacheRoot, file.sha256)
+        defer { Self.unlock(lockFD) }
         if cached() { return (done, 0) }
+        let partial = cacheRoot + "/" + file.sha256 + ".partial"
         let fd = open(partial, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw InputError(file: partial, message: "cannot open: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
@@ -197,6 +208,33 @@ public struct HubPuller: Sendable {
         }
         guard rename(partial, done) == 0 else { throw InputError(file: done, message: "cannot move the download into place: \(String(cString: strerror(errno)))") }
         return (done, have - start)
+    }
+
+    /// Holds the exclusive lock of download `sha256` in `cacheRoot` (a `flock` on `HEX.lock`):
+    /// one process at a time writes, renames or moves that file.
+    static func lock(_ cacheRoot: String, _ sha256: String) throws(InputError) -> Int32 {
+        let path = cacheRoot + "/" + sha256 + ".lock"
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw InputError(file: path, message: "cannot create the lock file: \(String(cString: strerror(errno)))") }
+        while flock(fd, LOCK_EX) != 0 {
+            guard errno == EINTR else {
+                let reason = String(cString: strerror(errno))
+                close(fd)
+                throw InputError(file: path, message: "cannot lock: \(reason)")
+            }
+        }
+        return fd
+    }
+
+    static func unlock(_ fd: Int32) {
+        flock(fd, LOCK_UN)
+        close(fd)
+    }
+
+    static func withLock<T>(_ cacheRoot: String, _ sha256: String, _ body: () throws -> T) throws -> T {
+        let fd = try lock(cacheRoot, sha256)
+        defer { unlock(fd) }
+        return try body()
     }
 
     /// Runs `body`, retrying transient failures with exponential backoff, ``attempts`` times.

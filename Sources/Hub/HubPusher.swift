@@ -32,6 +32,33 @@ public struct PushSummary: Sendable, Equatable {
     public var status: Int = 0
 }
 
+/// The form of a push token, shared by `rlhub push` and `rlhub serve`: printable ASCII without
+/// spaces, so it goes into an HTTP header as it is. Errors never quote the token.
+public enum PushTokenText {
+    /// The longest token file read: 4 KiB.
+    public static let maxFileBytes = 4096
+
+    /// The token held by `file` (surrounding whitespace and a final newline ignored).
+    /// - Throws: ``InputError`` naming `file`: unreadable (with the OS error), too large, or not a token.
+    public static func read(file: String) throws(InputError) -> String {
+        let data = try BoundedFile.read(file, limit: maxFileBytes)
+        let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        try check(token, source: file)
+        return token
+    }
+
+    /// - Throws: ``InputError`` naming `source` (never the token) when `token` holds a character
+    ///   outside printable ASCII or a space, e.g. a second line.
+    public static func check(_ token: String, source: String) throws(InputError) {
+        if let bad = token.unicodeScalars.firstIndex(where: { !($0.value > 0x20 && $0.value < 0x7f) }) {
+            let position = token.unicodeScalars.distance(from: token.unicodeScalars.startIndex, to: bad)
+            throw InputError(
+                file: source,
+                message: "a push token is printable ASCII without spaces or line breaks (character \(position + 1) is not); the token is not shown")
+        }
+    }
+}
+
 /// Uploads releases to an `rlhub serve`.
 ///
 /// ```swift
@@ -48,8 +75,10 @@ public struct HubPusher: Sendable {
     /// Seconds a request may take.
     public var timeout: TimeAmount = .seconds(3600)
 
-    /// - Throws: ``InputError`` naming `--to` when `server` is not an http(s) URL with a host.
-    public init(store: RunStore, server: String, token: String) throws {
+    /// - Throws: ``InputError`` naming `--to` when `server` is not an http(s) URL with a host, or
+    ///   naming `tokenSource` when `token` is not a token's form (``PushTokenText``).
+    public init(store: RunStore, server: String, token: String, tokenSource: String = "token") throws {
+        try PushTokenText.check(token, source: tokenSource)
         var base = server
         while base.hasSuffix("/") { base.removeLast() }
         guard base.hasPrefix("http://") || base.hasPrefix("https://"), URL(string: base)?.host != nil else {
@@ -126,8 +155,13 @@ public struct HubPusher: Sendable {
             let text = try await response.body.collect(upTo: 1 << 20)
             return (Int(response.status.code), String(buffer: text))
         } catch {
-            throw PushRefused(status: 0, message: "\(server): \(error)")
+            throw PushRefused(status: 0, message: redacted("\(server): \(error)"))
         }
+    }
+
+    /// `text` with the token replaced by `<token>` (a transport error may quote the request's headers).
+    func redacted(_ text: String) -> String {
+        token.isEmpty ? text : text.replacingOccurrences(of: token, with: "<token>")
     }
 
     /// The `error` of a JSON answer, else the text itself (one line).

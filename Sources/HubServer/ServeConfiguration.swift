@@ -1,6 +1,7 @@
 // rlhub — what `rlhub serve` is told: where the store is, where to listen, who may push.
 import Evaluation
 import Foundation
+import Hub
 import LM
 import Store
 
@@ -67,18 +68,13 @@ public struct PushToken: Sendable {
         guard token.utf8.count >= Self.minimumLength else {
             throw InputError(file: source, message: "a push token needs at least \(Self.minimumLength) characters (e.g. `openssl rand -hex 32`)")
         }
-        guard token.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7f }) else {
-            throw InputError(file: source, message: "a push token is printable ASCII without spaces")
-        }
+        try PushTokenText.check(token, source: source)
         bytes = Array(token.utf8)
     }
 
     /// The token in a file (surrounding whitespace and a final newline ignored).
     public static func read(file: String) throws -> PushToken {
-        guard let data = FileManager.default.contents(atPath: file) else {
-            throw InputError(file: file, message: "cannot read the token file")
-        }
-        return try PushToken(String(decoding: data, as: UTF8.self), source: file)
+        try PushToken(try PushTokenText.read(file: file), source: file)
     }
 
     /// Whether `candidate` is the token; the time taken depends only on the candidate's length.

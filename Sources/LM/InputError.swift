@@ -37,3 +37,22 @@ public struct InputError: Error, CustomStringConvertible, Sendable, Equatable {
         return parts.joined(separator: ": ").replacingOccurrences(of: "\n", with: " ")
     }
 }
+
+/// An error as one line for a stored failure reason: an ``InputError`` as it prints; a
+/// Foundation error by its message plus the OS error under it (`No space left on device`), which
+/// its default description buries in a multi-line dump or leaves out.
+public func oneLineReason(_ error: any Error) -> String {
+    if let input = error as? InputError { return input.description }
+    let ns = error as NSError
+    if ns.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(ns.code))) }
+    guard ns.domain == NSCocoaErrorDomain else {
+        let text = "\(error)".replacingOccurrences(of: "\n", with: " ")
+        return text.isEmpty ? "\(type(of: error))" : text
+    }
+    var reason = ns.localizedDescription
+    if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+        reason += " (" + String(cString: strerror(Int32(underlying.code))) + ")"
+    }
+    if let path = ns.userInfo[NSFilePathErrorKey] as? String { reason = path + ": " + reason }
+    return reason.replacingOccurrences(of: "\n", with: " ")
+}

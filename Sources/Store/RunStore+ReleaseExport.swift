@@ -106,8 +106,11 @@ extension RunStore {
     ///
     /// - Throws: ``InputError`` naming `path` for a file that is not a release subset, a run that
     ///   conflicts with a local run of the same id, or a local release of the same name that differs.
+    ///
+    /// With `dryRun` every check runs and the transaction is rolled back: a pull checks each
+    /// release this way before any of its archives enters the store.
     @discardableResult
-    public func importRelease(from path: String, source: String) throws -> ReleaseImport {
+    public func importRelease(from path: String, source: String, dryRun: Bool = false) throws -> ReleaseImport {
         var config = Configuration()
         config.readonly = true
         let subset: DatabaseQueue
@@ -118,6 +121,11 @@ extension RunStore {
         return try subset.read { src in
             let releases: [Row]
             do {
+                // A damaged file is refused here, before any row of it is read.
+                let check = try String.fetchAll(src, sql: "PRAGMA quick_check")
+                guard check == ["ok"] else {
+                    throw InputError(file: path, message: "damaged release store: \(check.prefix(3).joined(separator: "; "))")
+                }
                 releases = try Row.fetchAll(src, sql: "SELECT * FROM releases")
             } catch let error as DatabaseError {
                 throw InputError(file: path, message: "not a release store: \(error.message ?? "\(error.resultCode)")")
@@ -135,7 +143,7 @@ extension RunStore {
                 FROM release_runs m JOIN runs r ON r.pk = m.run WHERE m.release = ? ORDER BY r.pk
                 """, arguments: [release["id"] as Int64])
             let runIDs = runs.map { $0["id"] as String }
-            return try write { db in
+            return try write(rollingBack: dryRun) { db in
                 // A release of that name already here: the same runs means already pulled.
                 if let local = try Int64.fetchOne(db, sql: "SELECT id FROM releases WHERE name = ?", arguments: [name]) {
                     let localRuns = try String.fetchAll(db, sql: "SELECT r.id FROM release_runs m JOIN runs r ON r.pk = m.run WHERE m.release = ? ORDER BY r.id", arguments: [local])
@@ -152,6 +160,7 @@ extension RunStore {
                         guard existing["config_hash"] as String == run["config_hash"] as String else {
                             throw InputError(file: path, field: "runs[\(id)]", message: "this store has a run with the same id and another config")
                         }
+                        try Self.requireSameCheckpoints(id, from: src, sourcePK: run["pk"], db, path: path)
                         present.append(id)
                         continue
                     }
@@ -167,6 +176,21 @@ extension RunStore {
                     INSERT INTO release_runs(release, run) SELECT ?, pk FROM runs WHERE id IN (\(runIDs.map { _ in "?" }.joined(separator: ",")))
                     """, arguments: StatementArguments([releaseID] + runIDs.map { $0 as (any DatabaseValueConvertible) }))
                 return ReleaseImport(release: name, imported: imported, alreadyPresent: present, releaseWasPresent: false)
+            }
+        }
+    }
+
+    /// Refuses a run this store already has when the incoming copy holds a checkpoint (step and
+    /// hash) the local one lacks: the same id with other weights is another run, and importing
+    /// only its archive would leave a blob no row refers to.
+    private static func requireSameCheckpoints(_ id: String, from src: Database, sourcePK: Int64, _ db: Database, path: String) throws {
+        let sql = "SELECT step, sha256 FROM checkpoints WHERE run = ?"
+        let local = Set(try Row.fetchAll(db, sql: sql, arguments: [try Int64.fetchOne(db, sql: "SELECT pk FROM runs WHERE id = ?", arguments: [id])])
+            .map { "\($0["step"] as Int) \($0["sha256"] as String)" })
+        for row in try Row.fetchAll(src, sql: sql + " ORDER BY step", arguments: [sourcePK]) {
+            let step: Int = row["step"], sha: String = row["sha256"]
+            guard local.contains("\(step) \(sha)") else {
+                throw InputError(file: path, field: "runs[\(id)]", message: "this store has the run with another checkpoint at step \(step) (incoming \(sha.prefix(16))…)")
             }
         }
     }

@@ -27,38 +27,73 @@ extension RunStore {
     /// Creates a run in state `queued` and returns its id (12 hex digits, random, so that runs
     /// pulled from other stores never collide with local ones).
     public func createRun(_ run: NewRun, status: RunStatus = .queued) throws -> String {
+        try write { db in try insertRun(run, status: status, db) }
+    }
+
+    /// Inserts `run` inside the caller's transaction; returns its new id.
+    func insertRun(_ run: NewRun, status: RunStatus, _ db: Database) throws -> String {
         var rng = SystemRandomNumberGenerator()
         let id = String((0..<6).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &rng)) }.joined())
-        try write { db in
-            var experimentID: Int64? = nil
-            if let name = run.experiment {
-                experimentID = try Int64.fetchOne(db, sql: "SELECT id FROM experiments WHERE name = ?", arguments: [name])
-                if experimentID == nil {
-                    throw InputError(file: "experiment", field: name, message: "not registered in the store")
-                }
+        var experimentID: Int64? = nil
+        if let name = run.experiment {
+            experimentID = try Int64.fetchOne(db, sql: "SELECT id FROM experiments WHERE name = ?", arguments: [name])
+            if experimentID == nil {
+                throw InputError(file: "experiment", field: name, message: "not registered in the store")
             }
-            try db.execute(
-                sql: """
-                    INSERT INTO runs(id, experiment_id, cell, algo, task, model, seed, config_json, config_hash,
-                        group_hash, code_version, code_dirty, rlhub_version, host, threads, status, created)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    id, experimentID, run.cell, run.algo, run.task, run.model, run.seed, run.configJSON,
-                    run.configHash, run.groupHash, run.codeVersion.description, run.codeVersion.dirty,
-                    RLHubVersion.string, ProcessIdentity.hostName, run.threads, status.rawValue, Self.now(),
-                ])
         }
+        try db.execute(
+            sql: """
+                INSERT INTO runs(id, experiment_id, cell, algo, task, model, seed, config_json, config_hash,
+                    group_hash, code_version, code_dirty, rlhub_version, host, threads, status, created)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                id, experimentID, run.cell, run.algo, run.task, run.model, run.seed, run.configJSON,
+                run.configHash, run.groupHash, run.codeVersion.description, run.codeVersion.dirty,
+                RLHubVersion.string, ProcessIdentity.hostName, run.threads, status.rawValue, Self.now(),
+            ])
         return id
     }
 
     /// Marks the run as running in this process (so a crash is detected on the next open).
-    public func markRunning(_ id: String, threads: Int? = nil) throws {
+    ///
+    /// A run that a live process other than this one and `parent` holds is refused, in the same
+    /// transaction: a grid claims a cell's run (``claimCell(_:)``) and hands it to the worker it
+    /// starts, and no other process may run it meanwhile.
+    /// - Throws: ``InputError`` naming the run and the process that holds it.
+    public func markRunning(_ id: String, threads: Int? = nil, parent: Int32? = nil) throws {
         let me = ProcessIdentity.current
-        try update(id, """
-            UPDATE runs SET status = 'running', pid = ?, pid_start = ?, host = ?, threads = coalesce(?, threads),
-                started = coalesce(started, ?), ended = NULL, error = NULL WHERE id = ?
-            """, [me.pid, me.startTime, me.host, threads, Self.now(), id])
+        try write { db in
+            _ = try runKey(id, db)
+            let row = try Row.fetchOne(db, sql: "SELECT status, host, pid, pid_start FROM runs WHERE id = ?", arguments: [id])!
+            if let holder = Self.liveHolder(row), holder.host != me.host || (holder.pid != me.pid && holder.pid != parent) {
+                throw InputError(file: "run", field: id, message: "is running in process \(holder.pid) on \(holder.host)")
+            }
+            try Self.setRunning(id, threads: threads, db)
+        }
+    }
+
+    /// Sets `id` running in this process (inside the caller's transaction).
+    static func setRunning(_ id: String, threads: Int?, _ db: Database) throws {
+        let me = ProcessIdentity.current
+        do {
+            try db.execute(
+                sql: """
+                    UPDATE runs SET status = 'running', pid = ?, pid_start = ?, host = ?, threads = coalesce(?, threads),
+                        started = coalesce(started, ?), ended = NULL, error = NULL WHERE id = ?
+                    """,
+                arguments: [me.pid, me.startTime, me.host, threads, now(), id])
+        } catch let e as DatabaseError where e.isFrozenRun {
+            throw InputError(file: "run", field: id, message: "is part of a release and cannot change")
+        }
+    }
+
+    /// The live process holding a `running` run (a row with status, host, pid, pid_start), nil
+    /// when the run is not running or its process is gone.
+    static func liveHolder(_ row: Row) -> ProcessIdentity? {
+        guard (row["status"] as String) == RunStatus.running.rawValue, let pid: Int32 = row["pid"] else { return nil }
+        let holder = ProcessIdentity(host: row["host"], pid: pid, startTime: row["pid_start"] ?? "")
+        return holder.isAlive ? holder : nil
     }
 
     /// Records how many optimizer steps the run has completed (progress views read it).

@@ -59,16 +59,42 @@ public final class RunStore: @unchecked Sendable {
         if lockFD >= 0 { flock(lockFD, LOCK_EX) }
         defer { if lockFD >= 0 { flock(lockFD, LOCK_UN); close(lockFD) } }
         do {
-            switch access {
-            case .shared: db = try DatabasePool(path: path, configuration: config)
-            case .singleWriter, .readOnly: db = try DatabaseQueue(path: path, configuration: config)
-            }
-            self.directory = directory
-            blobs = BlobStore(root: directory + "/blobs")
-            if access != .readOnly { try setUp() }
+            db = try Self.openDatabase(path: path, access: access, configuration: config)
         } catch let error as DatabaseError {
-            throw InputError(file: path, message: "cannot open the store: \(error.message ?? "\(error.resultCode)")")
+            throw InputError(file: path, message: "cannot open the store: \(error.message ?? "\(error.resultCode)")" + Self.freeSpaceNote(directory))
         }
+        self.directory = directory
+        blobs = BlobStore(root: directory + "/blobs")
+        // Left for a later open when it cannot be written now (a full disk).
+        if access != .readOnly { _ = try? failStaleRuns() }
+    }
+
+    /// The database of `path`, migrated unless read-only. On a full file system SQLite cannot
+    /// create a WAL store's shared-memory index, so a shared store that fails to open for that
+    /// reason is opened once more with its index in this process's memory (exclusive locking):
+    /// it reads, and writes fail naming the full disk, instead of not opening at all.
+    static func openDatabase(path: String, access: Access, configuration: Configuration) throws -> any DatabaseWriter {
+        do {
+            let db: any DatabaseWriter = access == .shared
+                ? try DatabasePool(path: path, configuration: configuration)
+                : try DatabaseQueue(path: path, configuration: configuration)
+            if access != .readOnly { try prepareSchema(db) }
+            return db
+        } catch let error as DatabaseError where access == .shared && [.SQLITE_IOERR, .SQLITE_FULL].contains(error.resultCode.primaryResultCode) {
+            var exclusive = Self.configuration(journal: "WAL", exclusive: true)
+            exclusive.label = configuration.label
+            let queue = try DatabaseQueue(path: path, configuration: exclusive)
+            guard try queue.read({ try StoreSchema.migrator.hasCompletedMigrations($0) }) else { throw error }
+            return queue
+        }
+    }
+
+    /// ` (N bytes free on its file system)` when that is little, else "".
+    static func freeSpaceNote(_ directory: String) -> String {
+        var info = statvfs()
+        guard statvfs(directory, &info) == 0 else { return "" }
+        let free = UInt64(info.f_bavail) * UInt64(info.f_frsize)
+        return free < 1 << 20 ? " (\(free) bytes free on its file system)" : ""
     }
 
     /// A store that lives in memory (tests); its blobs go to `blobRoot`.
@@ -76,7 +102,7 @@ public final class RunStore: @unchecked Sendable {
         db = try DatabaseQueue(configuration: Self.configuration())
         directory = nil
         blobs = BlobStore(root: blobRoot)
-        try setUp()
+        try Self.prepareSchema(db)
     }
 
     /// The store folder chosen by `--store`, else `RLHUB_STORE`, else `.rlhub`.
@@ -84,11 +110,14 @@ public final class RunStore: @unchecked Sendable {
         flag ?? ProcessInfo.processInfo.environment["RLHUB_STORE"].flatMap { $0.isEmpty ? nil : $0 } ?? ".rlhub"
     }
 
-    static func configuration(journal: String = "WAL") -> Configuration {
+    /// `exclusive`: the connection keeps the database locked and a WAL store's index in memory
+    /// (the full-disk fallback of ``openDatabase(path:access:configuration:)``).
+    static func configuration(journal: String = "WAL", exclusive: Bool = false) -> Configuration {
         var config = Configuration()
         config.foreignKeysEnabled = true
         config.busyMode = .timeout(busyTimeout)
         config.prepareDatabase { db in
+            if exclusive { try db.execute(sql: "PRAGMA locking_mode = EXCLUSIVE") }
             // NORMAL is durable in WAL mode across process crashes (only power loss can drop the
             // last transactions), and several times faster than FULL for small commits. A
             // rollback journal needs FULL for the same guarantee.
@@ -102,26 +131,45 @@ public final class RunStore: @unchecked Sendable {
         return config
     }
 
-    private func setUp() throws {
-        try StoreSchema.migrator.migrate(db)
-        try write { db in
-            try db.execute(
-                sql: "INSERT INTO store_info(key, value) VALUES ('schema_version', ?), ('created_by', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value WHERE key = 'schema_version'",
-                arguments: ["\(StoreSchema.version)", RLHubVersion.string])
+    /// Migrates and records the schema version, writing only when something changes, so that a
+    /// store on a full disk still opens for reading.
+    static func prepareSchema(_ db: any DatabaseWriter) throws {
+        let migrator = StoreSchema.migrator
+        if try !db.read({ db in try migrator.hasCompletedMigrations(db) }) {
+            try migrator.migrate(db)
         }
-        try failStaleRuns()
+        let recorded = try db.read { db in try String.fetchOne(db, sql: "SELECT value FROM store_info WHERE key = 'schema_version'") }
+        if recorded != "\(StoreSchema.version)" {
+            try db.write { db in
+                try db.execute(
+                    sql: "INSERT INTO store_info(key, value) VALUES ('schema_version', ?), ('created_by', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value WHERE key = 'schema_version'",
+                    arguments: ["\(StoreSchema.version)", RLHubVersion.string])
+            }
+        }
     }
 
     /// Runs an IMMEDIATE write transaction (waits for the write lock up to ``busyTimeout``).
     /// The escape hatch for SQL the methods of this class do not cover; keep the schema's rules.
     public func write<T>(_ body: (Database) throws -> T) throws -> T {
-        try db.writeWithoutTransaction { db in
-            var result: T?
-            try db.inTransaction(.immediate) {
-                result = try body(db)
-                return .commit
+        try write(rollingBack: false, body)
+    }
+
+    /// ``write(_:)`` whose transaction is rolled back when `rollingBack` is set: every statement
+    /// and check runs, nothing is kept.
+    func write<T>(rollingBack: Bool, _ body: (Database) throws -> T) throws -> T {
+        do {
+            return try db.writeWithoutTransaction { db in
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    result = try body(db)
+                    return rollingBack ? .rollback : .commit
+                }
+                return result!
             }
-            return result!
+        } catch let error as DatabaseError where [.SQLITE_FULL, .SQLITE_IOERR].contains(error.resultCode.primaryResultCode) {
+            let path = directory.map { $0 + "/store.sqlite" } ?? "in-memory store"
+            throw StoreWriteFailure(
+                description: "\(path): cannot write: \(error.message ?? "\(error.resultCode)")" + (directory.map(Self.freeSpaceNote) ?? ""))
         }
     }
 
@@ -188,6 +236,12 @@ public final class RunStore: @unchecked Sendable {
     public func sqliteVersion() throws -> String {
         try read { db in try String.fetchOne(db, sql: "SELECT sqlite_version()") ?? "" }
     }
+}
+
+/// A write the store's file system refused (full, or an I/O error), on one line with the path and
+/// what SQLite said; nothing of the transaction was kept.
+public struct StoreWriteFailure: Error, CustomStringConvertible {
+    public var description: String
 }
 
 /// Maps a refused write (a frozen released run) to a clear error.

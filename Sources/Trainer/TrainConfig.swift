@@ -104,12 +104,24 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         try algorithm.validate()
         if steps < 1 { throw ConfigError(file: "--set", field: "steps", message: "must be ≥ 1") }
         if tokenBudget < 16 { throw ConfigError(file: "--set", field: "token_budget", message: "must be ≥ 16") }
+        for (key, value) in [("steps", steps), ("eval_episodes", evalEpisodes), ("eval_k", evalK), ("token_budget", tokenBudget),
+                             ("micro_batch_tokens", microBatchTokens)] where value > Self.upperBounds[key]! {
+            throw ConfigError(file: "--set", field: key, message: "must be ≤ \(Self.upperBounds[key]!), got \(value)")
+        }
         if microBatchTokens < tokenBudget {
             throw ConfigError(
                 file: "--set", field: "micro_batch_tokens",
                 message: "must be ≥ token_budget (\(tokenBudget)) so one episode fits a micro-batch")
         }
     }
+
+    /// The largest value of each run-level size (checked by ``validate()`` before anything is
+    /// sized by it): steps ≤ 10⁸, eval_episodes ≤ 10⁶, eval_k ≤ 1024, token_budget ≤ 131072
+    /// (rlhub's longest context), micro_batch_tokens ≤ 2²⁰.
+    public static let upperBounds: [String: Int] = [
+        "steps": 100_000_000, "eval_episodes": 1_000_000, "eval_k": 1024, "token_budget": 1 << 17,
+        "micro_batch_tokens": 1 << 20,
+    ]
 
     /// Canonical JSON (sorted keys): what the config hash covers.
     public func canonicalJSON() -> Data {

@@ -65,6 +65,9 @@ struct GridCommand: ParsableCommand {
         /// The spec, store and plan of the cells to run; nil after `--dry-run` printed them.
         func plannedCells() throws -> (ExperimentSpec, RunStore, GridPlan)? {
             let spec = try ExperimentSpec.load(self.spec)
+            do { try ModelResolver.check(spec.model) } catch let error as InputError {
+                throw InputError(file: self.spec, field: "model", message: error.description)
+            }
             let store = try storeOptions.open(create: true)
             let plan = try GridPlan.make(spec, store: store).selecting(only)
             if plan.cells.isEmpty { throw InputError(file: "--only", field: only ?? "", message: "matches no cell of \(spec.name)") }
@@ -231,7 +234,7 @@ struct GridWorkerCommand: ParsableCommand {
         let store = try storeOptions.open()
         let worker = CellWorker(store: store, workRoot: CellWorker.defaultWorkRoot(store: store))
         let progress = ProgressLine(total: try CellWorker.config(of: try store.run(runID)).steps)
-        try worker.run(runID, threads: threads) { step, metrics in progress.report(step: step, metrics: metrics) }
+        try worker.run(runID, threads: threads, parent: parent) { step, metrics in progress.report(step: step, metrics: metrics) }
     }
 
     /// Kills this worker when the grid process dies (even by SIGKILL), so no orphan keeps

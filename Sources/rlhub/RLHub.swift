@@ -19,7 +19,7 @@ struct RLHub: ParsableCommand {
             GridCommand.self, GridWorkerCommand.self, VerifyCommand.self, RunsCommand.self, ShowCommand.self,
             CurveCommand.self, ScoresCommand.self, CheckpointsCommand.self, TagCommand.self, ReleaseCommand.self, BenchStoreWriterCommand.self,
             StatsCommand.self, ReportCommand.self, PublishCommand.self, PullCommand.self,
-            ServeCommand.self, PushCommand.self,
+            ServeCommand.self, PushCommand.self, CheckInputsCommand.self,
         ])
 
     /// Parses and runs, printing errors on one line with the documented exit codes.
@@ -38,6 +38,9 @@ struct RLHub: ParsableCommand {
             Foundation.exit(1)
         } catch let error as RunFailureText {
             FileHandle.standardError.write(Data("rlhub: \(error.message)\n".utf8))
+            Foundation.exit(1)
+        } catch let error as StoreWriteFailure {
+            FileHandle.standardError.write(Data("rlhub: error: \(error)\n".utf8))
             Foundation.exit(1)
         } catch {
             let code = exitCode(for: error)

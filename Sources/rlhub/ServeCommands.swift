@@ -69,15 +69,9 @@ struct PushCommand: ParsableCommand {
     @Option(help: "table or json.") var format: OutputFormat = .table
 
     func run() throws {
-        let token: String
-        if let file = tokenFile {
-            guard let data = FileManager.default.contents(atPath: file) else { throw InputError(file: file, message: "cannot read the token file") }
-            token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        } else {
-            token = ProcessInfo.processInfo.environment["RLHUB_TOKEN"] ?? ""
-        }
+        let token = try tokenFile.map(PushTokenText.read(file:)) ?? ProcessInfo.processInfo.environment["RLHUB_TOKEN"] ?? ""
         let store = try storeOptions.open()
-        var pusher = try HubPusher(store: store, server: to, token: token)
+        var pusher = try HubPusher(store: store, server: to, token: token, tokenSource: tokenFile ?? "RLHUB_TOKEN")
         pusher.log = { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
         let started = Date()
         let summary: PushSummary

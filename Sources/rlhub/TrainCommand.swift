@@ -100,11 +100,9 @@ struct TrainCommand: ParsableCommand {
 
     /// `key: value` pairs of a YAML (or JSON) mapping, in file order.
     static func readConfigFile(_ path: String) throws -> [(String, String)] {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw InputError(file: path, message: "cannot read file")
-        }
+        let text = try BoundedYAML.read(path)
         let node: Node?
-        do { node = try Yams.compose(yaml: text) } catch let error as YamlError {
+        do { node = try BoundedYAML.compose(text, path: path) } catch let error as YamlError {
             throw InputError(file: path, message: "not valid YAML: \(String(describing: error).split(separator: "\n").first ?? "")")
         }
         guard let mapping = node?.mapping else { throw InputError(file: path, message: "must be a mapping of config keys") }

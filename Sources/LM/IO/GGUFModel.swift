@@ -55,16 +55,32 @@ public enum GGUFModel {
         if file.metadata["llama.rope.scaling.type"] != nil {
             throw InputError(file: file.path, field: "llama.rope.scaling.type", message: "RoPE scaling is not supported")
         }
-        try config.validate(file: file.path)
+        do { try config.validate(file: file.path) } catch {
+            // Name the metadata key the file holds, not the config.json field it became.
+            throw InputError(file: error.file, field: metadataKey[error.field] ?? error.field, message: error.message)
+        }
         return config
     }
+
+    /// The `llama.*` key each validated config field comes from.
+    static let metadataKey = [
+        "hidden_size": "llama.embedding_length", "intermediate_size": "llama.feed_forward_length",
+        "num_hidden_layers": "llama.block_count", "num_attention_heads": "llama.attention.head_count",
+        "num_key_value_heads": "llama.attention.head_count_kv", "head_dim": "llama.attention.key_length",
+        "vocab_size": "llama.vocab_size", "max_position_embeddings": "llama.context_length",
+        "rms_norm_eps": "llama.attention.layer_norm_rms_epsilon", "rope_theta": "llama.rope.freq_base",
+        "bos_token_id": "tokenizer.ggml.bos_token_id", "eos_token_id": "tokenizer.ggml.eos_token_id",
+        "pad_token_id": "tokenizer.ggml.padding_token_id",
+    ]
 
     /// Loads weights (dequantised to Float32), tokenizer and chat template.
     public static func load(path: String) throws(InputError) -> LoadedModel {
         let file = try GGUFFile(path: path)
         let config = try config(of: file)
-        let model = LlamaModel(config: config)
-        for entry in model.layout.entries {
+        // Every tensor is checked against the metadata before the model is allocated, so a wild
+        // metadata value cannot size the allocation.
+        let layout = ParameterLayout(config: config)
+        for entry in layout.entries {
             guard let gname = ggufName(forHF: entry.name), let info = file.tensors[gname] else {
                 throw InputError(file: path, field: ggufName(forHF: entry.name) ?? entry.name, message: "tensor missing")
             }
@@ -73,6 +89,10 @@ public enum GGUFModel {
                     file: path, field: gname,
                     message: "shape \(info.rowMajorShape) does not match the metadata (expected \(entry.shape) for \(entry.name))")
             }
+        }
+        let model = LlamaModel(config: config)
+        for entry in layout.entries {
+            let gname = ggufName(forHF: entry.name)!
             let out = UnsafeMutableBufferPointer(start: model.parameters.pointer + entry.offset, count: entry.count)
             try file.copyFloats(gname, into: out)
             if gname.hasSuffix("attn_q.weight") {

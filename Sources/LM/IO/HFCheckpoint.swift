@@ -91,14 +91,16 @@ public enum HFCheckpoint {
     public static func load(folder: String) throws(InputError) -> LoadedModel {
         let configPath = folder + "/config.json"
         let config = try readConfig(configPath)
-        let model = LlamaModel(config: config)
         let weightsPath = folder + "/model.safetensors"
         guard FileManager.default.fileExists(atPath: weightsPath) else {
             throw InputError(file: weightsPath, message: "missing (sharded checkpoints are not supported)")
         }
         let file = try SafetensorsFile(contentsOf: weightsPath)
+        // Every tensor is checked against config.json before the model is allocated, so the
+        // allocation is bounded by what the file holds, not by what config.json claims.
+        let layout = ParameterLayout(config: config)
         var expected = Set<String>()
-        for entry in model.layout.entries {
+        for entry in layout.entries {
             expected.insert(entry.name)
             guard let info = file.tensors[entry.name] else {
                 throw InputError(file: weightsPath, field: entry.name, message: "tensor missing")
@@ -108,8 +110,6 @@ public enum HFCheckpoint {
                     file: weightsPath, field: entry.name,
                     message: "shape \(info.shape) does not match config.json (expected \(entry.shape))")
             }
-            try file.copyFloats(
-                entry.name, into: UnsafeMutableBufferPointer(start: model.parameters.pointer + entry.offset, count: entry.count))
         }
         for name in file.names where !expected.contains(name) {
             // A tied checkpoint may still carry lm_head.weight (a copy of the embedding).
@@ -117,33 +117,20 @@ public enum HFCheckpoint {
             if name.hasSuffix("rotary_emb.inv_freq") { continue }
             throw InputError(file: weightsPath, field: name, message: "unexpected tensor for this config")
         }
+        let model = LlamaModel(config: config)
+        for entry in layout.entries {
+            try file.copyFloats(
+                entry.name, into: UnsafeMutableBufferPointer(start: model.parameters.pointer + entry.offset, count: entry.count))
+        }
         let tokenizer = try loadTokenizer(folder: folder, config: config)
         return LoadedModel(
             model: model, tokenizer: tokenizer, source: folder, chatTemplate: try loadChatTemplate(folder: folder))
     }
 
-    /// Decodes and validates `config.json`.
+    /// Decodes (strictly, see ``LlamaConfig/decodeHuggingFace(_:path:)``) and validates `config.json`.
     public static func readConfig(_ path: String) throws(InputError) -> LlamaConfig {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw InputError(file: path, message: "cannot read file")
-        }
-        let config: LlamaConfig
-        do {
-            config = try JSONDecoder().decode(LlamaConfig.self, from: data)
-        } catch let DecodingError.keyNotFound(key, _) {
-            throw InputError(file: path, field: key.stringValue, message: "required field missing")
-        } catch let DecodingError.typeMismatch(_, context) {
-            throw InputError(file: path, field: context.codingPath.map(\.stringValue).joined(separator: "."), message: "wrong type")
-        } catch let DecodingError.valueNotFound(_, context) {
-            throw InputError(file: path, field: context.codingPath.map(\.stringValue).joined(separator: "."), message: "is null")
-        } catch {
-            throw InputError(file: path, message: "not valid JSON")
-        }
-        if let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-           let type = root["model_type"] as? String, type != "llama"
-        {
-            throw InputError(file: path, field: "model_type", message: "'\(type)' is not supported (only llama)")
-        }
+        let data = try BoundedFile.read(path, limit: LlamaConfig.maxConfigJSONBytes)
+        let config = try LlamaConfig.decodeHuggingFace(data, path: path)
         try config.validate(file: path)
         return config
     }

@@ -8,26 +8,49 @@ public enum ModelLoader {
     /// Loads `ref`.
     /// - Parameter seed: initialisation seed for `preset:NAME`.
     public static func load(_ ref: String, seed: UInt64 = 0) throws(InputError) -> LoadedModel {
-        if ref.hasPrefix("preset:") {
-            let name = String(ref.dropFirst("preset:".count))
-            let config: LlamaConfig
-            do { config = try LlamaConfig.preset(name) } catch {
-                throw InputError(file: "--model", field: ref, message: error.message)
-            }
+        switch try kind(of: ref) {
+        case .preset(let config):
             // A random initialisation has no learned vocabulary: presets use the character tokenizer
             // (its ids are the first ids of any larger vocabulary).
             return LoadedModel(
                 model: LlamaModel(config: config, seed: seed), tokenizer: CharTokenizer.standard, source: ref)
+        case .folder: return try HFCheckpoint.load(folder: ref)
+        case .gguf: return try GGUFModel.load(path: ref)
+        }
+    }
+
+    /// Checks `ref` as ``load(_:seed:)`` reads it, without reading weights: a preset's name, a
+    /// folder's `config.json` (decoded and validated), a GGUF file's header and metadata. Cheap
+    /// enough for `rlhub grid --dry-run`.
+    public static func check(_ ref: String) throws(InputError) {
+        switch try kind(of: ref) {
+        case .preset: return
+        case .folder: _ = try HFCheckpoint.readConfig(ref + "/config.json")
+        case .gguf: _ = try GGUFModel.config(of: try GGUFFile(path: ref))
+        }
+    }
+
+    private enum Kind {
+        case preset(LlamaConfig), folder, gguf
+    }
+
+    /// What `ref` names; an error for a reference that names nothing loadable.
+    private static func kind(of ref: String) throws(InputError) -> Kind {
+        if ref.hasPrefix("preset:") {
+            let name = String(ref.dropFirst("preset:".count))
+            do { return .preset(try LlamaConfig.preset(name)) } catch {
+                throw InputError(file: "--model", field: ref, message: error.message)
+            }
         }
         var isDir: ObjCBool = false
         if FileManager.default.fileExists(atPath: ref, isDirectory: &isDir), isDir.boolValue {
-            return try HFCheckpoint.load(folder: ref)
+            return .folder
         }
         if ref.hasSuffix(".gguf") {
             guard FileManager.default.fileExists(atPath: ref) else {
                 throw InputError(file: ref, message: "no such file (run `make model` for SmolLM2-135M-Instruct)")
             }
-            return try GGUFModel.load(path: ref)
+            return .gguf
         }
         if FileManager.default.fileExists(atPath: ref) {
             throw InputError(file: ref, message: "not a model; expected preset:NAME, a Hugging Face folder or a .gguf file")

@@ -79,12 +79,19 @@ public struct SafetensorsFile: Sendable {
 
     /// Maps the file and checks it (see the type's documentation).
     public init(contentsOf path: String) throws(InputError) {
-        var isFolder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
-            throw InputError(file: path, message: "no such file")
-        }
-        guard !isFolder.boolValue else {
+        // open and fstat first: their errno names what is wrong (Foundation's mapping error does
+        // not), and a FIFO or device is refused before anything reads from it.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { throw InputError(file: path, message: "cannot open: \(errnoText())") }
+        var info = stat()
+        let statted = fstat(fd, &info) == 0
+        close(fd)
+        guard statted else { throw InputError(file: path, message: "cannot stat: \(errnoText())") }
+        guard info.st_mode & S_IFMT != S_IFDIR else {
             throw InputError(file: path, message: "is a folder, not a safetensors file")
+        }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw InputError(file: path, message: "not a regular file (a FIFO, socket or device)")
         }
         let data: Data
         do {

@@ -1,4 +1,5 @@
 // rlhub — key/value cache for incremental decoding of a batch of sequences of ragged lengths.
+import Foundation
 import Tensor
 
 /// Keys and values of every layer for `slots` sequences of up to `capacity` positions.
@@ -26,6 +27,31 @@ public final class KVCache: @unchecked Sendable {
         keys = FloatBuffer(count: n)
         values = FloatBuffer(count: n)
         lengths = [Int32](repeating: 0, count: slots)
+    }
+
+    /// Bytes of keys and values for `slots` sequences of `capacity` positions; nil when the
+    /// product does not fit an `Int`.
+    public static func byteCount(config: LlamaConfig, slots: Int, capacity: Int) -> Int? {
+        var bytes = 2 * MemoryLayout<Float>.size  // keys and values
+        for factor in [config.numHiddenLayers, slots, config.numKeyValueHeads, capacity, config.headDim] {
+            let (product, overflow) = bytes.multipliedReportingOverflow(by: factor)
+            if overflow { return nil }
+            bytes = product
+        }
+        return bytes
+    }
+
+    /// Refuses, before anything is allocated, a cache larger than this machine's memory.
+    /// - Throws: ``InputError`` naming `setting` (what the user changes to make it fit).
+    public static func checkFits(config: LlamaConfig, slots: Int, capacity: Int, setting: String) throws(InputError) {
+        let memory = ProcessInfo.processInfo.physicalMemory
+        let bytes = byteCount(config: config, slots: slots, capacity: capacity)
+        guard let bytes, UInt64(bytes) <= memory else {
+            let needed = bytes.map { "\($0 >> 20) MiB" } ?? "more than 2^63 bytes"
+            throw InputError(
+                file: setting,
+                message: "a KV cache of \(slots) sequences × \(capacity) positions needs \(needed), more than this machine's \(memory >> 20) MiB")
+        }
     }
 
     /// Floats per layer.

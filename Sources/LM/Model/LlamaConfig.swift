@@ -148,13 +148,18 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
         func bad(_ field: String, _ message: String) -> InputError {
             InputError(file: file, field: field, message: message)
         }
-        for (name, value) in [
+        let shape = [
             ("hidden_size", hiddenSize), ("intermediate_size", intermediateSize),
             ("num_hidden_layers", numHiddenLayers), ("num_attention_heads", numAttentionHeads),
             ("num_key_value_heads", numKeyValueHeads), ("head_dim", headDim),
             ("vocab_size", vocabSize), ("max_position_embeddings", maxPositionEmbeddings),
-        ] where value <= 0 {
+        ]
+        for (name, value) in shape where value <= 0 {
             throw bad(name, "must be positive, got \(value)")
+        }
+        // Bounds first, so that no product below can overflow and nothing is sized by a wild value.
+        for (name, value) in shape where value > Self.upperBounds[name]! {
+            throw bad(name, "\(value) exceeds rlhub's limit of \(Self.upperBounds[name]!)")
         }
         if numAttentionHeads % numKeyValueHeads != 0 {
             throw bad(
@@ -167,16 +172,35 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
                 "num_attention_heads",
                 "num_attention_heads (\(numAttentionHeads)) × head_dim (\(headDim)) must equal hidden_size (\(hiddenSize))")
         }
-        if !(rmsNormEps > 0) { throw bad("rms_norm_eps", "must be positive, got \(rmsNormEps)") }
-        if !(ropeTheta > 0) { throw bad("rope_theta", "must be positive, got \(ropeTheta)") }
+        if !(rmsNormEps > 0) || !rmsNormEps.isFinite { throw bad("rms_norm_eps", "must be positive and finite, got \(rmsNormEps)") }
+        if !(ropeTheta > 0) || !ropeTheta.isFinite { throw bad("rope_theta", "must be positive and finite, got \(ropeTheta)") }
+        if !(initializerRange >= 0) || !initializerRange.isFinite {
+            throw bad("initializer_range", "must be ≥ 0 and finite, got \(initializerRange)")
+        }
         for (name, id) in [("bos_token_id", bosTokenID), ("eos_token_id", eosTokenID), ("pad_token_id", padTokenID)] {
             if let id, id < 0 || id >= vocabSize {
                 throw bad(name, "\(id) is outside the vocabulary (vocab_size \(vocabSize))")
             }
         }
         let params = ParameterLayout(config: self).totalCount
-        if params > 4_000_000_000 { throw bad("hidden_size", "model too large (\(params) parameters)") }
+        if params > Self.maxParameters {
+            throw bad("hidden_size", "model too large (\(params) parameters; rlhub's limit is \(Self.maxParameters))")
+        }
     }
+
+    /// The largest value each shape field may take. Checked before any size is computed from
+    /// them, so every product of these fields fits an `Int` and nothing is allocated for a wild
+    /// value (one flipped bit in a file). Llama 3.1 405B (C 16384, I 53248, 126 layers, 128
+    /// heads, V 128256, 131072 positions) fits; the RoPE tables stay ≤ 256 MiB.
+    public static let upperBounds: [String: Int] = [
+        "hidden_size": 1 << 16, "intermediate_size": 1 << 18, "num_hidden_layers": 1024,
+        "num_attention_heads": 1024, "num_key_value_heads": 1024, "head_dim": 512,
+        "vocab_size": 1 << 21, "max_position_embeddings": 1 << 17,
+    ]
+
+    /// The most parameters a model may have: 4·10⁹ (16 GB of Float32 weights before gradients and
+    /// AdamW moments).
+    public static let maxParameters = 4_000_000_000
 
     // MARK: - Presets
 

@@ -23,9 +23,27 @@ public struct BlobStore: Sendable {
     /// The store's folder, e.g. `.rlhub/blobs`.
     public let root: String
 
-    /// Default bound on the bytes ``extract(sha256:into:maxTotalBytes:maxEntries:)`` writes:
-    /// 64 GiB, far above a checkpoint of the models rlhub trains.
-    public static let defaultMaxTotalBytes: Int64 = 64 << 30
+    /// Absolute bound on the bytes ``extract(sha256:into:maxTotalBytes:maxEntries:)`` writes:
+    /// 20 GiB, the weights of the largest model rlhub loads (4·10⁹ Float32 parameters) and more.
+    public static let defaultMaxTotalBytes: Int64 = 20 << 30
+    /// How many times its own size an archive may expand to (above ``expansionAllowance``):
+    /// zstd shrinks trained Float32 weights by a few percent only, so 16× is generous for a
+    /// checkpoint and stops a small "zip bomb" long before it fills the cache.
+    public static let maxExpansionRatio: Int64 = 16
+    /// Bytes any archive may expand to whatever its size: 64 MiB (tokenizers, configs).
+    public static let expansionAllowance: Int64 = 64 << 20
+
+    /// The default bound on the bytes extracted from an archive of `archiveBytes`:
+    /// ``expansionAllowance`` + ``maxExpansionRatio`` × its size, at most ``defaultMaxTotalBytes``.
+    public static func extractionLimit(archiveBytes: Int64) -> Int64 {
+        let (scaled, overflow) = max(0, archiveBytes).multipliedReportingOverflow(by: maxExpansionRatio)
+        return overflow ? defaultMaxTotalBytes : min(defaultMaxTotalBytes, expansionAllowance + scaled)
+    }
+
+    /// ``extractionLimit(archiveBytes:)`` of the archive file at `path`.
+    public static func extractionLimit(archive path: String) throws(InputError) -> Int64 {
+        extractionLimit(archiveBytes: try fileSize(path))
+    }
     /// Default bound on the entries ``extract(sha256:into:maxTotalBytes:maxEntries:)`` accepts.
     public static let defaultMaxEntries = 100_000
 
@@ -88,14 +106,16 @@ public struct BlobStore: Sendable {
     }
 
     /// Verifies the blob, then extracts it safely into the new folder `target`
-    /// (see ``CheckpointArchive/extract(archive:into:maxTotalBytes:maxEntries:)``).
+    /// (see ``CheckpointArchive/extract(archive:into:maxTotalBytes:maxEntries:)``); without
+    /// `maxTotalBytes` the bound is ``extractionLimit(archiveBytes:)`` of the blob's size.
     public func extract(
-        sha256: String, into target: String, maxTotalBytes: Int64 = defaultMaxTotalBytes,
+        sha256: String, into target: String, maxTotalBytes: Int64? = nil,
         maxEntries: Int = defaultMaxEntries
     ) throws(InputError) {
         let path = try verifiedPath(sha256: sha256)
-        try CheckpointArchive.extract(
-            archive: path, into: target, maxTotalBytes: maxTotalBytes, maxEntries: maxEntries)
+        let limit: Int64
+        if let maxTotalBytes { limit = maxTotalBytes } else { limit = try Self.extractionLimit(archive: path) }
+        try CheckpointArchive.extract(archive: path, into: target, maxTotalBytes: limit, maxEntries: maxEntries)
     }
 
     // MARK: - Writing
@@ -108,6 +128,19 @@ public struct BlobStore: Sendable {
     /// - Returns: the blob's hash and size.
     @discardableResult
     public func put(file: String) throws(InputError) -> (sha256: String, bytes: Int64) {
+        do { return try put(file: file, verifiedBy: { _, _ in }) } catch let error as InputError { throw error } catch {
+            throw InputError(file: file, message: "\(error)")
+        }
+    }
+
+    /// Copies `file` to a temporary name in the store (hashing it), runs `verify(copy, sha256)`
+    /// on that private copy, and installs it as a blob only when `verify` returns: a file that
+    /// fails its check (an archive that does not extract) never enters the store, and changing
+    /// `file` meanwhile cannot change what was checked.
+    ///
+    /// - Returns: the blob's hash and size.
+    @discardableResult
+    public func put(file: String, verifiedBy verify: (_ copy: String, _ sha256: String) throws -> Void) throws -> (sha256: String, bytes: Int64) {
         let temp = try temporaryFile(tag: "put")
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
@@ -121,8 +154,9 @@ public struct BlobStore: Sendable {
             unlink(temp)
             throw error
         }
-        do throws(InputError) {
+        do {
             try syncAndClose(fd, path: temp)
+            try verify(temp, result.sha256)
             try install(temp, sha256: result.sha256)
         } catch {
             unlink(temp)

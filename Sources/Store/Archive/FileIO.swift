@@ -39,6 +39,13 @@ func fileTypeBits(_ path: String) -> mode_t? {
     return info.st_mode & S_IFMT
 }
 
+/// The size of the file at `path` (following symlinks), naming the OS error when it has none.
+func fileSize(_ path: String) throws(InputError) -> Int64 {
+    var info = stat()
+    guard stat(path, &info) == 0 else { throw InputError(file: path, message: "cannot stat: \(errnoText())") }
+    return Int64(info.st_size)
+}
+
 /// Reads up to `buffer.count` bytes (retrying on EINTR); 0 means end of file.
 func readChunk(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, path: String)
     throws(InputError) -> Int

@@ -1,0 +1,39 @@
+// rlhub — claiming a grid cell: one transaction decides which process runs it.
+import Foundation
+import GRDB
+import LM
+
+/// What ``RunStore/claimCell(_:)`` found for a cell.
+public enum CellClaim: Sendable, Equatable {
+    /// This process now holds the cell's run (new, or a failed, queued or orphaned one taken
+    /// over to resume): start its worker.
+    case claimed(run: String)
+    /// The cell has a finished run for this code version.
+    case finished(run: String)
+    /// A live process holds the cell's run: wait for it.
+    case heldElsewhere(run: String)
+}
+
+extension RunStore {
+    /// Claims the cell that `run` describes (its config hash and code version) for this process.
+    ///
+    /// Looking the cell up and taking its run happen in one IMMEDIATE transaction, so of any
+    /// number of processes claiming a cell at once exactly one gets `.claimed`; the others see
+    /// the run held (and wait for it) or finished. A run whose process is gone is taken over.
+    /// The claimed run is `running` under this process until the worker it starts takes it with
+    /// ``markRunning(_:threads:parent:)``.
+    public func claimCell(_ run: NewRun) throws -> CellClaim {
+        try write { db in
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT id, status, host, pid, pid_start FROM runs WHERE config_hash = ? AND code_version = ? ORDER BY created DESC, id",
+                arguments: [run.configHash, run.codeVersion.description])
+            if let done = rows.first(where: { ($0["status"] as String) == RunStatus.finished.rawValue }) {
+                return .finished(run: done["id"])
+            }
+            if let held = rows.first(where: { Self.liveHolder($0) != nil }) { return .heldElsewhere(run: held["id"]) }
+            let id = try rows.first.map { row -> String in row["id"] } ?? insertRun(run, status: .queued, db)
+            try Self.setRunning(id, threads: run.threads, db)
+            return .claimed(run: id)
+        }
+    }
+}
