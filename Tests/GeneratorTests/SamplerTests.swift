@@ -110,8 +110,10 @@ struct BatchGenerationTests {
             separate += try gen.generate(one).map { var c = $0; c.prompt = i; return c }
         }
         #expect(together.map(\.tokens) == separate.map(\.tokens))
+        // Log-probs agree to float32 rounding: the batch's row count picks OpenBLAS's kernel and
+        // blocking (on AVX2's Haswell kernels batches of 4 and 12 rows differ by up to 2e-5).
         for (a, b) in zip(together, separate) {
-            for (x, y) in zip(a.logprobs, b.logprobs) { #expect(abs(x - y) < 1e-5) }
+            for (x, y) in zip(a.logprobs, b.logprobs) { #expect(abs(x - y) < 5e-5, "\(x) vs \(y)") }
         }
         // Samples of a group differ (the key includes the sample index), and a rerun is identical.
         #expect(Set(together.prefix(4).map(\.tokens)).count > 1)
