@@ -52,24 +52,11 @@ struct RolloutBatch {
         }
     }
 
-    /// Extra token rewards that move each turn's reward to the end of its policy turn (bi-level
-    /// GAE, algorithms.md §10): r_extra[end of turn k] = turn reward k for every turn but the last,
-    /// and the last loss token gets −Σ of those, so that with the outcome reward R_i = Σ_k turn
-    /// reward k added there (``Advantages/tokenRewards(for:config:)``) each turn end carries its own
-    /// reward and the row's score stays R_i. [B*T].
+    /// Turn rewards at the ends of their policy turns (bi-level GAE; TurnRewards.swift). [B*T].
     func turnRewardShifts() -> [Double] {
-        var extra = [Double](repeating: 0, count: rows * columns)
-        for (i, t) in trajectories.enumerated() {
-            let P = promptLengths[i]
-            let turnEnds = t.policyTurnEnds.map { $0 - P }
-            // A row masked out (overlong filter) trains nothing and keeps its reward where it is.
-            guard let last = turnEnds.last, turnEnds.count == t.turnRewards.count, mask[i * columns + last] != 0 else { continue }
-            for (end, reward) in zip(turnEnds.dropLast(), t.turnRewards.dropLast()) {
-                extra[i * columns + end] += reward
-                extra[i * columns + last] -= reward
-            }
-        }
-        return extra
+        TurnRewards.extraTokenRewards(
+            turnEnds: zip(trajectories, promptLengths).map { t, P in t.policyTurnEnds.map { $0 - P } },
+            turnRewards: trajectories.map(\.turnRewards), mask: mask, rows: rows, columns: columns)
     }
 
     /// The packed model batch of `rowIndices` (log-probs from position P_i − 1 on; none when

@@ -211,6 +211,36 @@ struct AdvantageTests {
              -1.05956613, -1.18799839], atol: 1e-8)
     }
 
+    // §10: the trainer's turn rewards land at their turn ends and leave the score R = Σ_k r_k; with
+    // the turns of §13.7 (ends at 4 and 10, rewards 1 and 1, R = 2) bi-level GAE gives §13.7's
+    // advantages. A row whose last turn is masked (overlong filter) keeps R where it is.
+    @Test func turnRewardsSitAtTurnEnds() {
+        let obs = 5
+        var mask = [Double](repeating: 1, count: 11)
+        mask[obs] = 0
+        let extra = TurnRewards.extraTokenRewards(turnEnds: [[4, 10]], turnRewards: [[1, 1]], mask: mask, rows: 1, columns: 11)
+        #expect(extra == (0..<11).map { $0 == 4 ? 1 : ($0 == 10 ? -1 : 0) })
+        var values = (1...10).map { Double($0) / 10 }
+        values.insert(99, at: obs)
+        let batch = try! PolicyBatch(
+            rows: 1, columns: 11, mask: mask, logprobs: [Double](repeating: -1, count: 11), oldValues: values,
+            rewards: [2], tokenRewards: extra, groupIDs: [0])
+        var c = config(.gae)
+        (c.biLevelGAE, c.gamma, c.lam, c.turnGamma) = (true, 1, 1, 0.95)
+        let r = Advantages.tokenRewards(for: batch, config: c)
+        #expect(r[4] == 1 && r[10] == 1 && r.reduce(0, +) == 2)
+        #expect(Advantages.scores(for: batch, config: c) == [2])
+        var a = Advantages.compute(for: batch, config: c).values
+        a.remove(at: obs)
+        expectClose(
+            a,
+            [1.18799839, 1.05956613, 0.93113388, 0.80270162, 0.67426936, -0.67426936, -0.80270162, -0.93113388,
+             -1.05956613, -1.18799839], atol: 1e-8)
+        let masked = TurnRewards.extraTokenRewards(
+            turnEnds: [[4, 10]], turnRewards: [[1, 1]], mask: [Double](repeating: 0, count: 11), rows: 1, columns: 11)
+        #expect(masked.allSatisfy { $0 == 0 })
+    }
+
     // ReMax (optional): Ret − b.
     @Test func remaxBaseline() {
         let batch = try! PolicyBatch(
