@@ -95,6 +95,8 @@ class Task:
             if key not in fields:
                 raise ValueError(f"unknown parameter {key!r} of {name} (valid: {', '.join(sorted(fields) + ['answer'])})")
             values[key] = parse(key, raw, values[key])
+        if not isinstance(values["seed"], int) or not isinstance(values["size"], int) or values["size"] < 1:
+            raise ValueError("seed must be an integer and size a positive integer (problems must be reproducible)")
         self.dataset = reasoning_gym.create_dataset(name, **values)
         self.size = int(values["size"])
         self.name = "rg:" + name
@@ -132,7 +134,7 @@ class Task:
 
     def demonstration(self, split, index, seed):
         _, item = self.entry(split, index)
-        if self.dataset.score_answer(item["answer"], item) != 1.0:
+        if min(1.0, self.dataset.score_answer(item["answer"], item)) < 1.0:
             return None  # the oracle answer does not score 1: no gold demonstration
         reply = f"<answer>{item['answer']}</answer>" if self.answer == "tag" else item["answer"]
         return [{"role": "user", "content": item["question"]}, {"role": "assistant", "content": reply}]
