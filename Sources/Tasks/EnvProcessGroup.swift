@@ -185,13 +185,25 @@ final class EnvironmentRegistry: @unchecked Sendable {
         atexit { EnvironmentRegistry.shared.shutdownAll() }
     }
 
-    /// The group for `key`, started with `make` when there is none.
-    func group(_ key: String, make: () throws(InputError) -> EnvProcessGroup) throws(InputError) -> EnvProcessGroup {
+    /// The group for `key`, started with `make` when there is none. A new group is also filed
+    /// under `canonicalKey(group)` (its parameters as the handshake gave them), so a spec and its
+    /// canonical form — a command line's spec and its stored config — share one group; when that
+    /// key already has one, the new processes are shut down and the old group is used.
+    func group(
+        _ key: String, canonicalKey: (EnvProcessGroup) -> String, make: () throws(InputError) -> EnvProcessGroup
+    ) throws(InputError) -> EnvProcessGroup {
         lock.lock()
         defer { lock.unlock() }
         if let g = groups[key] { return g }
         let g = try make()
+        let canonical = canonicalKey(g)
+        if let existing = groups[canonical] {
+            groups[key] = existing
+            g.shutdown()
+            return existing
+        }
         groups[key] = g
+        groups[canonical] = g
         return g
     }
 

@@ -49,9 +49,11 @@ public struct ExternalTask: RLTask {
     ) throws(InputError) -> ExternalTask {
         let (name, argv, given, pinned) = try parse(spec)
         let options = if let options { options } else { try ExternalEnvironmentOptions.fromEnvironment() }
-        let key = ([name] + argv + given.keys.sorted().map { "\($0)=\(given[$0]!)" } + ["\(options)"]).joined(separator: "\u{0}")
-        let group = try EnvironmentRegistry.shared.group(key) { () throws(InputError) in
-            try EnvProcessGroup(name: name, argv: argv, params: given, options: options)
+        func key(_ params: [String: String]) -> String {
+            ([name] + argv + params.keys.sorted().map { "\($0)=\(params[$0]!)" } + ["\(options)"]).joined(separator: "\u{0}")
+        }
+        let group = try EnvironmentRegistry.shared.group(key(given), canonicalKey: { key($0.hello.params) }) {
+            () throws(InputError) in try EnvProcessGroup(name: name, argv: argv, params: given, options: options)
         }
         let h = group.hello
         var values = h.params
