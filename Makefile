@@ -6,23 +6,26 @@ BIN := .build/release/rlhub
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := libopenblas-dev libsqlite3-dev libarchive-dev pkg-config zstd
 # rliable 1.2.0 is the reference of the Evaluation statistics; its arch dependency (7.2 on Python
-# 3.11) fails to import under pandas 3, hence the pin.
-PIP_PACKAGES := numpy safetensors gguf tokenizers jinja2 pytest scipy rliable==1.2.0 'pandas<3'
-PY_IMPORTS := numpy, safetensors, gguf, tokenizers, jinja2, pytest, scipy, rliable.library
+# 3.11) fails to import under pandas 3, hence the pin. reasoning-gym serves the rg: tasks
+# (envs/python/rlhub_rg.py); its version is part of their config hash, hence the pin (checked
+# too: an installed other version is replaced).
+RG_VERSION := 0.1.25
+PIP_PACKAGES := numpy safetensors gguf tokenizers jinja2 pytest scipy rliable==1.2.0 'pandas<3' reasoning-gym==$(RG_VERSION)
+PY_IMPORTS := numpy, safetensors, gguf, tokenizers, jinja2, pytest, scipy, rliable.library, reasoning_gym
 
 MODEL_FILE := models/SmolLM2-135M-Instruct.Q4_1.gguf
 MODEL_SHA256 := b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
 
 .PHONY: slurm-up slurm-down deps test-deps build build-bin test bench store-bench hub-bench publish-baselines doctor clean model learn baseline
 
-## deps: install system libraries and the Python packages tests use as references (idempotent)
+## deps: install system libraries, the Python packages tests use as references and reasoning-gym (idempotent)
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "deps: installing$$missing"; \
 		$(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
-	@python3 -c "import $(PY_IMPORTS)" 2>/dev/null || { \
+	@python3 -c "import $(PY_IMPORTS), importlib.metadata as m; assert m.version('reasoning-gym') == '$(RG_VERSION)'" 2>/dev/null || { \
 		echo "deps: pip install $(PIP_PACKAGES)"; \
 		python3 -m pip install -q $(PIP_PACKAGES) 2>&1 | grep -v "Running pip as the 'root' user" || true; }
 

@@ -4,8 +4,10 @@
 // Every slot of the cache is one episode. Each loop iteration feeds every unfinished episode its
 // next input — the token it just sampled, or the tokens of the environment's reply — in one
 // packed forward pass, then samples one token per episode that is in a policy turn. A turn ends
-// on the end-of-turn token or the per-turn budget; its text goes to `Environment.step`, and the
-// reply is appended as ChatML tokens with loss mask 0. Generated tokens are never re-tokenised.
+// on the end-of-turn token or the per-turn budget; the texts of every turn that ended in an
+// iteration go to the task's `EnvironmentBatch` in one call (one message for an external
+// environment), and each reply is appended as ChatML tokens with loss mask 0. Generated tokens
+// are never re-tokenised.
 import Foundation
 import LM
 import Tasks
@@ -45,6 +47,9 @@ public final class EpisodeRunner {
     private var cache: KVCache?
     private let endOfTurn: Set<Int32>
     private let imEnd: Int32?
+    /// Wall-clock seconds spent in environment calls (reset, step, close) by this runner: for an
+    /// external environment, the protocol's overhead on top of model compute.
+    public private(set) var environmentSeconds = 0.0
 
     public init(model: LlamaModel, tokenizer: any Tokenizer, template: ChatTemplate) {
         self.model = model
@@ -56,7 +61,6 @@ public final class EpisodeRunner {
 
     /// Per-episode state while playing.
     private struct Slot {
-        var env: any Environment
         var trajectory: Trajectory
         var turnTokens: [Int32] = []
         var input: [Int32] = []
@@ -64,6 +68,9 @@ public final class EpisodeRunner {
         var generated = 0
         /// Remaining forced tokens of the current turn, and the turns after it.
         var script: [[Int32]]?
+        /// A turn that ended and waits for the environment: its text, the last token, whether
+        /// that token ended the turn, whether the token budget is used up.
+        var pending: (text: String, token: Int32, endOfTurn: Bool, outOfBudget: Bool)?
     }
 
     /// Plays `request` on `task` and returns one trajectory per (problem, sample), in order.
@@ -83,12 +90,18 @@ public final class EpisodeRunner {
         try KVCache.checkFits(config: model.config, slots: S, capacity: 1, setting: "prompts_per_step × group_size")
 
         // 1. Reset every environment; samples of one problem share the first observation.
+        var environments = task.makeEnvironmentBatch()
+        defer { timed { environments.close() } }
+        let firsts = try timed { () throws(InputError) in
+            try environments.reset(request.problems.flatMap { problem in
+                [EpisodeStart](repeating: EpisodeStart(split: request.split, index: problem, seed: request.seed), count: n)
+            })
+        }
         var slots: [Slot] = []
         var prompts: [[Int32]] = []
         for (k, problem) in request.problems.enumerated() {
             for sample in 0..<n {
-                var env = task.makeEnvironment(split: request.split, index: problem)
-                let first = env.reset(seed: request.seed)
+                let first = firsts[k * n + sample]
                 if sample == 0 {
                     let ids = tokenizer.encode(template.render(first, addGenerationPrompt: true))
                     guard ids.count < budget else {
@@ -104,7 +117,7 @@ public final class EpisodeRunner {
                     samplerLogprobs: [Float](repeating: 0, count: prompt.count),
                     spans: [TokenSpan(start: 0, length: prompt.count, source: .prompt, policyVersion: nil)],
                     turnRewards: [], reward: 0, turns: 0, finishReason: "turn_limit")
-                var slot = Slot(env: env, trajectory: t)
+                var slot = Slot(trajectory: t)
                 if let turns = request.scriptedTurns?[k] {
                     slot.script = turns.map { tokenizer.encode($0, parseSpecial: false) + (imEnd.map { [$0] } ?? []) }
                 }
@@ -138,8 +151,16 @@ public final class EpisodeRunner {
 
         // 3. Sample, step environments, feed replies, until every episode ends.
         while true {
+            var ended: [Int] = []
             for s in 0..<S where slots[s].active {
-                sampleAndStep(&slots[s], logits + rowOfSlot[s] * V, request, maxTurns: maxTurns, sampler: sampler)
+                sample(&slots[s], logits + rowOfSlot[s] * V, request, sampler: sampler)
+                if slots[s].pending != nil { ended.append(s) }
+            }
+            if !ended.isEmpty {
+                let results = try timed { () throws(InputError) in
+                    try environments.step(ended.map { (episode: $0, text: slots[$0].pending!.text) })
+                }
+                for (s, result) in zip(ended, results) { apply(result, to: &slots[s], request, maxTurns: maxTurns) }
             }
             var tokens: [Int32] = [], owners: [Int32] = [], rows: [Int] = []
             rowOfSlot = [Int](repeating: -1, count: S)
@@ -156,11 +177,16 @@ public final class EpisodeRunner {
         return slots.map(\.trajectory)
     }
 
-    /// Samples one token for an episode; at the end of a turn steps the environment and queues
-    /// its reply (or ends the episode).
-    private func sampleAndStep(
-        _ slot: inout Slot, _ logits: UnsafePointer<Float>, _ r: EpisodeRequest, maxTurns: Int, sampler: Sampler
-    ) {
+    /// `body`'s value, its wall-clock time added to ``environmentSeconds``.
+    private func timed<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
+        let start = DispatchTime.now().uptimeNanoseconds
+        defer { environmentSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+        return try body()
+    }
+
+    /// Samples one token for an episode; at the end of a turn records the turn's text as
+    /// `pending` for the environment.
+    private func sample(_ slot: inout Slot, _ logits: UnsafePointer<Float>, _ r: EpisodeRequest, sampler: Sampler) {
         var t = slot.trajectory
         defer { slot.trajectory = t }
         let drawn: SampledToken
@@ -190,11 +216,19 @@ public final class EpisodeRunner {
             slot.input = [drawn.token]
             return
         }
-        // The turn is over: the environment judges the text.
+        // The turn is over: the environment judges the text (with the other ended turns).
         let text = tokenizer.decode(slot.turnTokens, skipSpecial: true)
         slot.turnTokens = []
         t.messages.append(ChatMessage(role: "assistant", content: text))
-        let result = slot.env.step(text)
+        slot.pending = (text, drawn.token, endOfTurn, outOfBudget)
+    }
+
+    /// Records the environment's verdict on a pending turn and queues its reply (or ends the episode).
+    private func apply(_ result: StepResult, to slot: inout Slot, _ r: EpisodeRequest, maxTurns: Int) {
+        guard let (_, token, endOfTurn, outOfBudget) = slot.pending else { return }
+        slot.pending = nil
+        var t = slot.trajectory
+        defer { slot.trajectory = t }
         t.turnRewards.append(result.reward)
         t.outcome = result.info["outcome"] ?? t.outcome
         t.reward += result.reward
@@ -220,6 +254,6 @@ public final class EpisodeRunner {
         t.tokens += ids
         t.lossMask += [UInt8](repeating: 0, count: ids.count)
         t.samplerLogprobs += [Float](repeating: 0, count: ids.count)
-        slot.input = [drawn.token] + ids
+        slot.input = [token] + ids
     }
 }

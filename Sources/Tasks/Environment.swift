@@ -114,6 +114,14 @@ public protocol RLTask: Sendable {
     /// when its assistant turns are replayed through `makeEnvironment(...).reset(seed: seed)`.
     /// Only slippery `frozenlake` depends on `seed`.
     func goldDemonstration(split: Split, index: Int, seed: UInt64) -> [ChatMessage]
+    /// The episodes of one batch (the default plays one ``makeEnvironment(split:index:)`` each;
+    /// an external environment answers the whole batch in one message).
+    func makeEnvironmentBatch() -> any EnvironmentBatch
+    /// ``goldDemonstration(split:index:seed:)`` of several problems at once.
+    ///
+    /// - Throws: ``InputError`` when the task cannot give one (an external environment that fails
+    ///   or provides no answer for a problem).
+    func goldDemonstrations(split: Split, indices: [Int], seed: UInt64) throws(InputError) -> [[ChatMessage]]
 }
 
 extension RLTask {
@@ -123,6 +131,12 @@ extension RLTask {
 
     /// Whether a well-formed wrong answer earns a partial reward.
     public var hasFormatReward: Bool { formatReward > 0 }
+
+    public func makeEnvironmentBatch() -> any EnvironmentBatch { LocalEnvironmentBatch(task: self) }
+
+    public func goldDemonstrations(split: Split, indices: [Int], seed: UInt64) throws(InputError) -> [[ChatMessage]] {
+        indices.map { goldDemonstration(split: split, index: $0, seed: seed) }
+    }
 
     /// The gold conversation for `reset(seed: 0)`; see ``goldDemonstration(split:index:seed:)``.
     public func goldDemonstration(split: Split, index: Int) -> [ChatMessage] {

@@ -69,12 +69,15 @@ public enum TaskRegistry {
         entries.first { $0.name == name }?.parameters
     }
 
-    /// Parses a spec and makes the task.
+    /// Parses a spec and makes the task. `rg:NAME[:…]`, `py:FILE.py[:…]` and `cmd:PROGRAM[:…]`
+    /// are external environments (``ExternalTask``, docs/environments.md), started here.
     ///
     /// - Throws: ``InputError`` with file `--task`, on one line: an unknown task (listing the
     ///   names), an unknown key (listing the task's keys), a bad value (naming the key and the
-    ///   valid values), a malformed `key=value`, or an inconsistent combination.
+    ///   valid values), a malformed `key=value`, or an inconsistent combination; for an external
+    ///   environment also one naming it when it cannot be started or misbehaves.
     public static func make(_ spec: String) throws(InputError) -> any RLTask {
+        if ExternalTask.handles(spec) { return try ExternalTask.make(spec) }
         let (entry, given) = try parse(spec)
         let resolved = try TaskParameters.resolve(task: entry.name, declared: entry.parameters, given: given)
         return try entry.make(resolved)
@@ -101,7 +104,7 @@ public enum TaskRegistry {
 
     private static func parse(_ spec: String) throws(InputError) -> (Entry, [(key: String, value: String)]) {
         let trimmed = spec.trimmingASCIIWhitespace()
-        let validNames = names.joined(separator: ", ")
+        let validNames = names.joined(separator: ", ") + ", or rg:NAME, py:FILE.py, cmd:PROGRAM"
         let colon = trimmed.firstIndex(of: ":")
         let name = String(colon.map { trimmed[..<$0] } ?? trimmed[...]).trimmingASCIIWhitespace()
         guard !name.isEmpty else {

@@ -15,7 +15,8 @@ struct EvalCommand: ParsableCommand {
             Example: rlhub eval --model preset:tiny --task add:digits=2 --episodes 200
             Each of the --episodes test problems is played --k times (default temperature: 0 for
             k = 1, else 1). --record RUN stores accuracy and mean reward (with their CIs) as test
-            scores of RUN at its steps_done. Tasks: \(TaskRegistry.names.joined(separator: ", ")).
+            scores of RUN at its steps_done. Tasks: \(TaskRegistry.names.joined(separator: ", ")),
+            and external environments: rg:NAME (reasoning-gym), py:FILE.py, cmd:PROGRAM (docs/environments.md).
             """)
 
     @Option(help: "Model reference: preset:NAME, a Hugging Face folder or a .gguf file.") var model: String

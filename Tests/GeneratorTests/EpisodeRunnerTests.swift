@@ -28,7 +28,11 @@ struct EpisodeRunnerTests {
         return (task, try runner.run(task, request), demos)
     }
 
-    @Test(arguments: ["guess", "frozenlake:size=4", "calc", "add:digits=3", "countdown"])
+    /// Tests/envs/counting.py served over the protocol: multi-turn with `tool` observations.
+    static let counting = "py:" + URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("envs/counting.py").path + ":turns=3"
+
+    @Test(arguments: ["guess", "frozenlake:size=4", "calc", "add:digits=3", "countdown", counting])
     func goldEpisodesAreTokenExactWithExactMasks(spec: String) throws {
         let (_, trajectories, demos) = try scripted(spec, problems: [0, 1, 2])
         for (t, demo) in zip(trajectories, demos) {

@@ -24,7 +24,7 @@ struct RegistryTests {
 
     @Test("errors are one line naming --task, the key and the valid values")
     func errors() {
-        let valid = "add, sort, reverse, countdown, guess, frozenlake, calc"
+        let valid = "add, sort, reverse, countdown, guess, frozenlake, calc, or rg:NAME, py:FILE.py, cmd:PROGRAM"
         let expected = [
             "add:digits=abc": "--task: add: digits must be an integer in 1...20, got 'abc'",
             "add:digits=0": "--task: add: digits must be an integer in 1...20, got '0'",
