@@ -119,9 +119,10 @@ extension RLTrainer {
         let a = config.algorithm
         let start = Date()
         var request = nextRequest(step: step)
-        request.scriptedTurns = request.problems.map { p in
-            task.goldDemonstration(split: .train, index: p, seed: UInt64(a.seed)).filter { $0.role == "assistant" }.map(\.content)
-        }
+        // One batch call: an external environment answers every problem in one message, and a
+        // failure is an error of the run, not a crash.
+        request.scriptedTurns = try task.goldDemonstrations(split: .train, indices: request.problems, seed: UInt64(a.seed))
+            .map { $0.filter { $0.role == "assistant" }.map(\.content) }
         request.maxNewTokensPerTurn = config.tokenBudget
         return RolloutResult(trajectories: try runner.run(task, request), metrics: [:], seconds: Date().timeIntervalSince(start))
     }
