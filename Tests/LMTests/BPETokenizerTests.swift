@@ -238,7 +238,9 @@ private enum ReferenceEnvironment {
 
 // MARK: - Reference tests (SmolLM2 GGUF + python)
 
-@Suite("BPE tokenizer vs reference", .enabled(if: ReferenceEnvironment.enabled))
+@Suite(
+    "BPE tokenizer vs reference",
+    .enabled(if: ReferenceEnvironment.enabled, "RLHUB_SKIP_PYTHON=1, or RLHUB_SKIP_MODEL=1 and no models/SmolLM2-135M-Instruct.Q4_1.gguf (make model)"))
 struct BPEReferenceTests {
     @Test func specialIDsAndVocabulary() throws {
         guard let r = ReferenceEnvironment.require() else { return }
