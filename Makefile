@@ -16,7 +16,7 @@ PY_IMPORTS := numpy, safetensors, gguf, tokenizers, jinja2, pytest, scipy, rliab
 MODEL_FILE := models/SmolLM2-135M-Instruct.Q4_1.gguf
 MODEL_SHA256 := b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
 
-.PHONY: slurm-up slurm-down deps test-deps build build-bin test bench store-bench hub-bench publish-baselines doctor clean model learn baseline
+.PHONY: slurm-up slurm-down deps test-deps build build-bin check test bench store-bench hub-bench publish-baselines doctor clean model learn baseline
 
 ## deps: install system libraries, the Python packages tests use as references and reasoning-gym (idempotent)
 deps:
@@ -49,6 +49,14 @@ build: deps
 	$(SWIFT) build -c release --build-tests 2>&1 | grep -vE "^\[[0-9]+/[0-9]+\] (Compiling|Write|Emitting)" ; exit $${PIPESTATUS[0]}
 
 LEARNING_SUITE = TrainerTests.LearningTests
+
+## check: the inner loop — release build, then every Swift test except the Learning suite, Slurm
+## and the headless-Chromium report checks. A missing reference (Python package, `make model`) is
+## skipped with its reason (RLHUB_SKIP_MODEL=1 lets the BPE reference suite skip without the model);
+## `make test` requires them all.
+check: build
+	RLHUB_SKIP_MODEL=1 $(SWIFT) test -c release --skip-build --skip '$(LEARNING_SUITE)' --skip 'SlurmCLITests' --skip 'Browser' 2>&1 \
+		| awk '!/^(✔|◇) (Test|Suite) / || /Test run with/' ; exit $${PIPESTATUS[0]}
 
 ## test: Swift tests (kernels, model, tokenizer, CLI, the Slurm executor against a local Slurm
 ## brought up for the run and down after it, even on failure, the fuzz suite of every reader and

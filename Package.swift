@@ -1,7 +1,8 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.1
 // rlhub — reinforcement learning for language models, with a reproducible baselines hub.
 // Layers (arrows point down only): rlhub CLI → Hub, HubServer, Experiments → Evaluation → Store, Trainer → … → LM
-// → Tensor → COpenBLAS. See ARCHITECTURE.md.
+// → Tensor → COpenBLAS; RLHubCore (the code version) sits below Store. See ARCHITECTURE.md.
+// Tools 6.1: the source-hash plugin reads target folders (`Target.directoryURL`).
 import PackageDescription
 
 /// Release builds of numeric code: no exclusivity checks in hot loops.
@@ -22,12 +23,21 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.20.0"),
+        // Imported directly by Hub and HubServer (already in the graph through the two above).
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.65.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.5.0"),
     ],
     targets: [
         .systemLibrary(
             name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(
             name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+        // The SHA-256 of the source tree, embedded in RLHubCore at build time (CodeVersion.sourceHash).
+        .executableTarget(name: "SourceHashTool"),
+        .plugin(name: "SourceHashPlugin", capability: .buildTool(), dependencies: ["SourceHashTool"]),
+        .target(
+            name: "RLHubCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            plugins: ["SourceHashPlugin"]),
         .target(name: "Tensor", dependencies: ["COpenBLAS"], swiftSettings: numericFlags),
         .target(name: "LM", dependencies: ["Tensor"], swiftSettings: numericFlags),
         .target(name: "Tasks", dependencies: ["LM"]),
@@ -44,7 +54,7 @@ let package = Package(
         .target(
             name: "Store",
             dependencies: [
-                "LM", "CArchive",
+                "LM", "RLHubCore", "CArchive",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -53,7 +63,7 @@ let package = Package(
         .target(
             name: "Experiments",
             dependencies: [
-                "LM", "Tasks", "Generator", "RLAlgorithms", "Trainer", "Store", "Evaluation",
+                "LM", "Tensor", "RLHubCore", "Tasks", "Generator", "RLAlgorithms", "Trainer", "Store", "Evaluation",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
@@ -64,6 +74,8 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),
         .target(
             name: "HubServer",
@@ -71,29 +83,44 @@ let package = Package(
                 "LM", "Store", "Evaluation", "Hub",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]),
         .target(name: "Benchmarks", dependencies: ["LM", "Tensor", "Generator", "Store", "Tasks", "RLAlgorithms", "Trainer"], path: "Benchmarks"),
         .executableTarget(
             name: "rlhub",
             dependencies: [
                 "LM", "Tensor", "Tasks", "Generator", "RLAlgorithms", "Trainer", "Benchmarks",
-                "Store", "Experiments", "Evaluation", "Hub", "HubServer",
+                "Store", "Experiments", "Evaluation", "Hub", "HubServer", "RLHubCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]),
-        .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
-        .testTarget(name: "LMTests", dependencies: ["LM", "Tensor", "Generator"]),
+        // What the test targets share: the source tree's hash and the binary check, SplitMix64,
+        // expectClose, runProcess, and the reference checks' skip traits. Not a test bundle itself.
+        .target(
+            name: "TestSupport", dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            path: "Tests/TestSupport"),
+        .testTarget(name: "RLHubCoreTests", dependencies: ["RLHubCore", "TestSupport"]),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),
+        .testTarget(name: "LMTests", dependencies: ["LM", "Tensor", "Generator", "TestSupport"]),
         .testTarget(name: "TasksTests", dependencies: ["Tasks", "LM"]),
-        .testTarget(name: "AlgorithmsTests", dependencies: ["RLAlgorithms"]),
+        .testTarget(name: "AlgorithmsTests", dependencies: ["RLAlgorithms", "TestSupport"]),
         .testTarget(name: "TrainerTests", dependencies: ["Trainer", "RLAlgorithms", "Tasks", "Generator", "LM", "Tensor"]),
         .testTarget(name: "GeneratorTests", dependencies: ["Generator", "LM", "Tensor", "Tasks", "RLAlgorithms"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "LM"]),
+        .testTarget(
+            name: "StoreTests",
+            dependencies: ["Store", "LM", "RLHubCore", "CArchive", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(
             name: "ExperimentsTests",
-            dependencies: ["Experiments", "Store", "Trainer", "LM", "Tasks", "RLAlgorithms", .product(name: "Crypto", package: "swift-crypto")]),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Store", "Tensor", "LM"]),
-        .testTarget(name: "HubTests", dependencies: ["Hub", "HubServer", "Store", "LM", "Tensor"]),
-        .testTarget(name: "CLITests", dependencies: ["LM", "Tensor", "Store"]),
+            dependencies: [
+                "Experiments", "Store", "Trainer", "LM", "Tasks", "RLAlgorithms", "TestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Store", "Tensor", "LM", "RLHubCore", "TestSupport"]),
+        .testTarget(
+            name: "HubTests",
+            dependencies: ["Hub", "HubServer", "Store", "LM", "Tensor", "RLHubCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "CLITests", dependencies: ["LM", "Tensor", "Store", "RLHubCore", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

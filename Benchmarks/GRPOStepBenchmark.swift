@@ -1,5 +1,5 @@
 // rlhub — train.grpo_step.smollm2-135m-instruct: one GRPO step on the real SmolLM2 weights,
-// shaped like the TRL peer benchmark (../shared/peers/trl_grpo_bench.py): 8 prompts × 8
+// shaped like TRL's `GRPOTrainer` on the same model (the peer benchmark in the README): 8 prompts × 8
 // samples, ≤ 32 new tokens at temperature 1, "What is a + b? Answer with just the number." with
 // a lenient reward, no KL (TRL's beta = 0), AdamW. Median of steps 2…4 (step 1 allocates the
 // optimizer state and activation arena). Measured twice from the same weights: as trained

@@ -1,6 +1,6 @@
 // rlhub — store benchmarks: metric logging (one process and four at once), curve reads and
 // `runs --where` over many runs. The workload of the logging entry is the one
-// ../shared/peers/mlflow_store_bench.py gives MLflow: 10 metrics × 2,000 steps, 100 steps per batch.
+// scripts/mlflow-store-bench.py gives MLflow: 10 metrics × 2,000 steps, 100 steps per batch.
 import Foundation
 import LM
 import Store

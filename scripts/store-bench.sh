@@ -13,7 +13,7 @@ fi
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 .build/release/rlhub bench --suite store --json "$WORK/rlhub.json" 2>&1 | grep -E "^(store|sgemm_)"
-"$VENV/bin/python" ../shared/peers/mlflow_store_bench.py "$WORK/mlflow" > "$WORK/mlflow.json" 2>/dev/null
+"$VENV/bin/python" scripts/mlflow-store-bench.py "$WORK/mlflow" > "$WORK/mlflow.json" 2>/dev/null
 python3 - "$WORK/rlhub.json" "$WORK/mlflow.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))["entries"]; m = json.load(open(sys.argv[2]))

@@ -1,18 +1,19 @@
 // rlhub — what the store already knows about each cell of a grid: done, running elsewhere,
 // resumable, or new.
 import Foundation
+import RLHubCore
 import Store
 
 /// A cell's state, read from the store.
 public enum CellState: Sendable, Equatable {
-    /// A finished run with this config hash and the current code version.
+    /// A finished run with this config hash and the current code (same source hash).
     case finished(run: String)
     /// A run of this cell is running in a live process (another `rlhub grid`, or a worker left
     /// behind): it is waited for, never started twice.
     case running(run: String)
     /// A failed, interrupted or queued run: it resumes from its last checkpoint.
     case resumable(run: String, status: RunStatus)
-    /// Nothing stored yet for the current code version.
+    /// Nothing stored yet for the current code.
     case new
 
     public var label: String {
@@ -37,17 +38,19 @@ public struct GridPlan: Sendable {
     public var spec: ExperimentSpec
     public var cells: [GridCell]
     public var states: [CellState]
-    public var codeVersion: String
+    /// The code the cells run with; a stored run counts for a cell only when it ran the same code
+    /// (``CodeVersion/isSameCode(asRecorded:)``: same source hash, whatever the commit).
+    public var codeVersion: CodeVersion
 
     /// Expands the spec and looks every cell up in the store (stale runs were failed on open).
-    public static func make(_ spec: ExperimentSpec, store: RunStore, codeVersion: String = CodeVersion.current.description) throws -> GridPlan {
+    public static func make(_ spec: ExperimentSpec, store: RunStore, codeVersion: CodeVersion = .current) throws -> GridPlan {
         let cells = try GridExpansion.cells(spec)
         let states = try cells.map { try state(of: $0, store: store, codeVersion: codeVersion) }
         return GridPlan(spec: spec, cells: cells, states: states, codeVersion: codeVersion)
     }
 
-    static func state(of cell: GridCell, store: RunStore, codeVersion: String) throws -> CellState {
-        let runs = try store.runs(configHash: cell.configHash).filter { $0.codeVersion == codeVersion }
+    static func state(of cell: GridCell, store: RunStore, codeVersion: CodeVersion) throws -> CellState {
+        let runs = try store.runs(configHash: cell.configHash).filter { codeVersion.isSameCode(asRecorded: $0.codeVersion) }
         if let done = runs.first(where: { $0.status == .finished }) { return .finished(run: done.id) }
         if let live = runs.first(where: { $0.status == .running }) { return .running(run: live.id) }
         if let other = runs.first { return .resumable(run: other.id, status: other.status) }

@@ -3,6 +3,7 @@
 // final checkpoint of the finished run with that config).
 import Foundation
 import LM
+import RLHubCore
 import Store
 
 /// Turns store references into checkpoint folders (extracted once, verified, into
@@ -16,9 +17,8 @@ public struct ModelResolver {
     public func resolve(_ ref: String) throws -> String {
         if ref.hasPrefix(CellModelReference.prefix) {
             let hash = String(ref.dropFirst(CellModelReference.prefix.count))
-            let current = CodeVersion.current.description
             let finished = try store.runs(configHash: hash).filter { $0.status == .finished }
-            guard let run = finished.first(where: { $0.codeVersion == current }) ?? finished.first else {
+            guard let run = finished.first(where: { CodeVersion.current.isSameCode(asRecorded: $0.codeVersion) }) ?? finished.first else {
                 throw InputError(file: ref, message: "no finished run with this config hash in the store (run its warm-up cell first)")
             }
             return try checkpointFolder(run: run.id, step: nil, ref: ref)

@@ -1,6 +1,7 @@
 // rlhub verify — re-runs a stored run from its stored config and compares bit for bit.
 import Foundation
 import LM
+import RLHubCore
 import Store
 import Tensor
 import Trainer

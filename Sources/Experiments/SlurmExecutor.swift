@@ -287,7 +287,7 @@ public final class SlurmExecutor {
             let bundle = try RunStore(directory: temp, access: .singleWriter)
             let record = try store.run(run)
             if let dep = cell.dependsOn,
-               let warm = try store.runs(configHash: dep).first(where: { $0.status == .finished && $0.codeVersion == plan.codeVersion }) {
+               let warm = try store.runs(configHash: dep).first(where: { $0.status == .finished && plan.codeVersion.isSameCode(asRecorded: $0.codeVersion) }) {
                 try bundle.insertRun(copying: warm, status: .finished)
                 for c in try store.checkpoints(run: warm.id) {
                     _ = try bundle.blobs.put(file: try store.blobs.path(sha256: c.sha256))

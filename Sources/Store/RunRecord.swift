@@ -1,5 +1,6 @@
 // rlhub — a run as the store knows it.
 import Foundation
+import RLHubCore
 
 /// Lifecycle of a run: queued → running → finished | failed. A failed or interrupted run can run
 /// again (resume), which moves it back to running.

@@ -2,6 +2,7 @@
 import Foundation
 import GRDB
 import LM
+import RLHubCore
 
 /// What ``RunStore/claimCell(_:)`` found for a cell.
 public enum CellClaim: Sendable, Equatable {
@@ -24,9 +25,12 @@ extension RunStore {
     /// ``markRunning(_:threads:parent:)``.
     public func claimCell(_ run: NewRun) throws -> CellClaim {
         try write { db in
+            // Same code = same source hash (RLHubCore/CodeVersion), whatever the commit: a cell
+            // finished before a docs-only commit stays finished.
             let rows = try Row.fetchAll(
-                db, sql: "SELECT id, status, host, pid, pid_start FROM runs WHERE config_hash = ? AND code_version = ? ORDER BY created DESC, id",
-                arguments: [run.configHash, run.codeVersion.description])
+                db, sql: "SELECT id, status, host, pid, pid_start, code_version FROM runs WHERE config_hash = ? ORDER BY created DESC, id",
+                arguments: [run.configHash]
+            ).filter { run.codeVersion.isSameCode(asRecorded: $0["code_version"]) }
             if let done = rows.first(where: { ($0["status"] as String) == RunStatus.finished.rawValue }) {
                 return .finished(run: done["id"])
             }

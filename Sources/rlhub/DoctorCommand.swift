@@ -3,21 +3,26 @@ import ArgumentParser
 import Foundation
 import Store
 import LM
+import RLHubCore
 import Tensor
 
 struct DoctorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "doctor",
-        abstract: "Print OpenBLAS version/core/threads, measured sgemm GFLOP/s, SQLite and libarchive versions.",
+        abstract: "Print the code version, OpenBLAS version/core/threads, measured sgemm GFLOP/s, SQLite and libarchive versions.",
         discussion: "Example: rlhub doctor --format json")
 
     @Option(help: "Output format: table or json.") var format: OutputFormat = .table
     @Flag(help: "Print only the OpenBLAS core type rlhub selects for this CPU (for scripts).")
     var coretype = false
+    @Flag(help: "Print only the SHA-256 of the source tree this binary was compiled from (for scripts).")
+    var sourceHash = false
     @OptionGroup var compute: ComputeOptions
 
     struct Report: Encodable {
         var rlhub: String
+        var code_version: String
+        var source_sha256: String
         var openblas_config: String
         var openblas_core: String
         var openblas_core_selected: String
@@ -36,11 +41,16 @@ struct DoctorCommand: ParsableCommand {
             print(OpenBLASCore.bestCore(flags: flags))
             return
         }
+        if sourceHash {
+            print(CodeVersion.current.sourceHash)
+            return
+        }
         let threads = try compute.apply()
         let gflops = SgemmProbe.medianGFLOPS(size: 2048, repeats: 5)
         let archive = SystemLibraries.libarchiveVersion()
         let report = Report(
-            rlhub: RLHubVersion.string, openblas_config: BLAS.config, openblas_core: BLAS.coreName,
+            rlhub: RLHubVersion.string, code_version: CodeVersion.current.description,
+            source_sha256: CodeVersion.current.sourceHash, openblas_config: BLAS.config, openblas_core: BLAS.coreName,
             openblas_core_selected: OpenBLASCore.bestCore(flags: flags),
             openblas_coretype_env: ProcessInfo.processInfo.environment[OpenBLASCore.environmentKey],
             threads: threads, sgemm_gflops_2048: (gflops * 10).rounded() / 10,
@@ -49,6 +59,8 @@ struct DoctorCommand: ParsableCommand {
             cpu_flags: flags.filter { $0.hasPrefix("avx") || $0 == "fma" }.sorted())
         if format == .json { return try printJSON(report) }
         print("rlhub          \(report.rlhub)")
+        print("  commit       \(CodeVersion.current.commit)" + (CodeVersion.current.dirty ? " (uncommitted changes \(CodeVersion.current.diffHash))" : ""))
+        print("  source       \(report.source_sha256) (SHA-256 of the source tree this binary was compiled from)")
         print("OpenBLAS       \(report.openblas_config)")
         print("  core         \(report.openblas_core) (selected for this CPU: \(report.openblas_core_selected)"
               + (report.openblas_coretype_env.map { ", OPENBLAS_CORETYPE=\($0)" + (OpenBLASCore.wasReexecuted ? " set by rlhub" : " set by the user") } ?? "") + ")")

@@ -4,6 +4,7 @@ import ArgumentParser
 import Experiments
 import Foundation
 import LM
+import RLHubCore
 import Store
 import Tensor
 
@@ -12,7 +13,7 @@ struct GridCommand: ParsableCommand {
         commandName: "grid", abstract: "Run a declared grid (experiments/NAME.yaml) into the store; resumable.",
         discussion: """
             Example: rlhub grid experiments/baseline.yaml --jobs 2
-            Cells already finished in the store (same config hash and code version) are skipped; interrupted
+            Cells already finished in the store (same config hash, same source hash: rlhub doctor) are skipped; interrupted
             or failed cells resume from their last checkpoint. Ctrl-C stops the workers; run the same
             command again to continue. Logs: STORE/logs/RUN.log.
             On a cluster: rlhub grid SPEC --executor slurm --wait  (one sbatch array, one task per cell;
@@ -267,7 +268,7 @@ struct VerifyCommand: ParsableCommand {
         if let c = r.checkpoint { line += ", final checkpoint sha256 \(c.stored.prefix(16))… " + (c.stored == c.recomputed ? "identical" : "differs (recomputed \(c.recomputed.prefix(16))…)") }
         print(line)
         let (storedCode, currentCode) = r.codeVersions
-        let codeNote = storedCode == currentCode ? "" : " (stored by code \(storedCode.prefix(12)), re-run by \(currentCode.prefix(12)))"
+        let codeNote = storedCode == currentCode ? "" : " (stored by code \(CodeVersion(recorded: storedCode).abbreviated), re-run by \(CodeVersion(recorded: currentCode).abbreviated))"
         if let d = r.firstDivergence {
             throw RunFailure(message: "verify \(r.run)\(codeNote): first divergence at step \(d.step), \(d.metric): stored \(d.stored.map { "\($0)" } ?? "missing"), recomputed \(d.recomputed.map { "\($0)" } ?? "missing")")
         }

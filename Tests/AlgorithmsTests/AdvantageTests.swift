@@ -1,6 +1,7 @@
 // Advantage estimators against algorithms.md §13.2, §13.7, §13.10 and the §14 items 1, 2, 8.
 import RLAlgorithms
 import Foundation
+import TestSupport
 import Testing
 
 @Suite("Advantages")

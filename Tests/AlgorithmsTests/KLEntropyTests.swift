@@ -1,6 +1,7 @@
 // KL estimators and the entropy bonus against algorithms.md §13.4, §13.8 and §14 items 5, 10.
 import RLAlgorithms
 import Foundation
+import TestSupport
 import Testing
 
 @Suite("KL and entropy")

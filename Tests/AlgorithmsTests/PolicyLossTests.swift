@@ -1,6 +1,7 @@
 // Policy objective against algorithms.md §13.3, §13.5, §13.6, §13.10 and §14 items 3, 4, 6, 7, 14, 15.
 import RLAlgorithms
 import Foundation
+import TestSupport
 import Testing
 
 let allModes: [LossAggregation] = [.tokenMean, .seqMeanTokenSum, .seqMeanTokenMean, .seqMeanTokenSumNorm, .drGRPOTRL]
@@ -124,7 +125,7 @@ struct PolicyLossTests {
     // weight is then locally constant and the finite difference of the reported loss is exact.
     @Test(arguments: allModes)
     func gradientMatchesFiniteDifferences(mode: LossAggregation) {
-        var rng = SeededGenerator(seed: 42)
+        var rng = SplitMix64(seed: 42)
         let B = 6, T = 6
         let lengths = [6, 3, 0, 5, 1, 4]  // row 2 all masked; row 5 has A = 0 (zero-variance group)
         let mask = padded(lengths.map { [Double](repeating: 1, count: $0) }, columns: T)

@@ -1,33 +1,8 @@
-// Shared fixtures and helpers for the Algorithms tests: the §13.1 batch of algorithms.md, a
-// max-abs-diff comparison, central finite differences, and a seeded generator.
+// Shared fixtures and helpers for the Algorithms tests: the §13.1 batch of algorithms.md and
+// central finite differences (the comparison is TestSupport's expectClose).
 import RLAlgorithms
 import Foundation
 import Testing
-
-/// Compares two arrays element-wise; reports the max abs difference and the first bad index.
-func expectClose(
-    _ actual: [Double], _ expected: [Double], atol: Double = 1e-6, _ what: String = "",
-    sourceLocation: SourceLocation = #_sourceLocation
-) {
-    #expect(actual.count == expected.count, "\(what): \(actual.count) vs \(expected.count) entries", sourceLocation: sourceLocation)
-    guard actual.count == expected.count else { return }
-    var worst = 0.0, first: Int? = nil
-    for k in actual.indices {
-        let d = abs(actual[k] - expected[k])
-        if !(d <= atol) {
-            if first == nil { first = k }
-        }
-        worst = max(worst, d.isNaN ? .infinity : d)
-    }
-    if let k = first {
-        Issue.record("\(what): max |Δ| = \(worst) > \(atol); first bad index \(k): \(actual[k]) vs \(expected[k])", sourceLocation: sourceLocation)
-    }
-}
-
-/// Scalar closeness.
-func expectClose(_ a: Double, _ b: Double, atol: Double = 1e-6, _ what: String = "", sourceLocation: SourceLocation = #_sourceLocation) {
-    #expect(abs(a - b) <= atol, "\(what): \(a) vs \(b) (|Δ| = \(abs(a - b)))", sourceLocation: sourceLocation)
-}
 
 /// Central finite differences of `f` at `x`, only at indices where `mask` is non-zero (others 0).
 func finiteDifference(_ x: [Double], mask: [Double]? = nil, step h: Double = 1e-6, _ f: ([Double]) -> Double) -> [Double] {
@@ -39,19 +14,6 @@ func finiteDifference(_ x: [Double], mask: [Double]? = nil, step h: Double = 1e-
         g[k] = (f(plus) - f(minus)) / (2 * h)
     }
     return g
-}
-
-/// SplitMix64: a small seeded generator for reproducible random inputs.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
 
 /// Row-major [B*T] from rows of loss-token values, right-padded with `pad` to T.

@@ -1,6 +1,7 @@
 // Value loss, DPO family and SFT against algorithms.md §13.7, §13.9 and §14 items 9, 11.
 import RLAlgorithms
 import Foundation
+import TestSupport
 import Testing
 
 @Suite("Value, DPO, SFT")

@@ -3,18 +3,13 @@
 import Foundation
 import LM
 import Testing
+import TestSupport
 
-/// The built binary next to the test bundle (`.build/release/rlhub` or debug), or RLHUB_BIN.
-let rlhubBinary: String = {
-    if let env = ProcessInfo.processInfo.environment["RLHUB_BIN"] { return env }
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-    for config in ["release", "debug"] {
-        let path = root.appendingPathComponent(".build/\(config)/rlhub").path
-        if FileManager.default.isExecutableFile(atPath: path) { return path }
-    }
-    return root.appendingPathComponent(".build/release/rlhub").path
-}()
+/// The built binary (`.build/release/rlhub`, debug, or RLHUB_BIN), once it is known to be built from
+/// this tree: a stale one makes every CLI test fail with the command that rebuilds it.
+var rlhubBinary: String {
+    get throws { try RLHubBinary.path() }
+}
 
 @discardableResult
 func rlhub(_ args: String..., environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
@@ -23,18 +18,7 @@ func rlhub(_ args: String..., environment: [String: String] = [:]) throws -> (st
 
 @discardableResult
 func rlhub(arguments args: [String], environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: rlhubBinary)
-    p.arguments = args
-    p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    try runProcess(try rlhubBinary, args, environment: environment)
 }
 
 func tempDir() -> String {
@@ -154,7 +138,7 @@ struct TrainCLITests {
         #expect(straight.status == 0, "\(straight.err)")
         // Start again, kill -9 once a middle checkpoint exists, resume.
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: rlhubBinary)
+        p.executableURL = URL(fileURLWithPath: try rlhubBinary)
         p.arguments = args + ["--out", dir + "/killed"]
         p.standardError = FileHandle.nullDevice
         p.standardOutput = FileHandle.nullDevice

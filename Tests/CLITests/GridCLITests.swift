@@ -79,7 +79,7 @@ struct GridCLITests {
 
         let store = dir + "/killed"
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: rlhubBinary)
+        p.executableURL = URL(fileURLWithPath: try rlhubBinary)
         p.arguments = ["grid", spec, "--store", store, "--jobs", "1", "--threads", "1"]
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice

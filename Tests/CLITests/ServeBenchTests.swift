@@ -4,7 +4,7 @@
 import Foundation
 import Testing
 
-@Suite("rlhub serve measurements", .serialized, .enabled(if: ProcessInfo.processInfo.environment["RLHUB_SERVE_BENCH"] == "1"))
+@Suite("rlhub serve measurements", .serialized, .enabled(if: ProcessInfo.processInfo.environment["RLHUB_SERVE_BENCH"] == "1", "a measurement, not a test: make hub-bench runs it"))
 struct ServeBenchTests {
     static func percentile(_ values: [Double], _ p: Double) -> Double {
         let sorted = values.sorted()

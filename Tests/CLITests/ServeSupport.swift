@@ -2,6 +2,7 @@
 // a free port, and HTTP requests through curl (which sends paths as given with --path-as-is).
 import Foundation
 import LM
+import RLHubCore
 import Store
 import Testing
 
@@ -77,7 +78,7 @@ final class ServeProcess {
     init(store: String, arguments: [String] = [], environment: [String: String] = [:]) throws {
         errPath = tempDir() + "/serve.err"
         FileManager.default.createFile(atPath: errPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: rlhubBinary)
+        process.executableURL = URL(fileURLWithPath: try rlhubBinary)
         process.arguments = ["serve", "--store", store, "--port", "0"] + arguments
         var env = ProcessInfo.processInfo.environment
         env["RLHUB_PUSH_TOKEN"] = nil
@@ -186,7 +187,7 @@ func httpExchange(port: UInt16, _ request: [UInt8]) throws -> Data {
 /// the file `stderr` (discarded when nil).
 func startRLHub(_ args: [String], stderr: String? = nil) throws -> Process {
     let p = Process()
-    p.executableURL = URL(fileURLWithPath: rlhubBinary)
+    p.executableURL = URL(fileURLWithPath: try rlhubBinary)
     p.arguments = args
     p.environment = ProcessInfo.processInfo.environment.merging(["RLHUB_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"]) { $1 }
     p.standardOutput = FileHandle.nullDevice

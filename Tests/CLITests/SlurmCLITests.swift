@@ -39,7 +39,7 @@ struct SlurmAvailabilityTests {
     }
 }
 
-@Suite("rlhub grid on Slurm", .serialized, .enabled(if: slurmConf != nil))
+@Suite("rlhub grid on Slurm", .serialized, .enabled(if: slurmConf != nil, "SLURM_CONF is unset: run scripts/slurm-local.sh up"))
 struct SlurmCLITests {
     @Test func smokeGridOnSlurmEqualsLocal() throws {
         let dir = tempDir()
@@ -98,7 +98,7 @@ struct SlurmCLITests {
     @Test func aKilledSubmitterLosesNothingAndASecondSubmissionIsRefused() throws {
         let dir = tempDir(), store = dir + "/store"
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: rlhubBinary)
+        p.executableURL = URL(fileURLWithPath: try rlhubBinary)
         p.arguments = ["grid", smokeSpec, "--executor", "slurm", "--wait", "--threads", "1", "--max-parallel", "2", "--store", store]
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice

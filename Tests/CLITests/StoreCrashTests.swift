@@ -9,7 +9,7 @@ struct StoreCrashTests {
     @Test func killedWriterLeavesAConsistentStore() throws {
         let dir = tempDir() + "/store"
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: rlhubBinary)
+        p.executableURL = URL(fileURLWithPath: try rlhubBinary)
         // 10 steps × 10 metrics = 100 points per transaction, far more steps than it can log.
         p.arguments = ["bench-store-writer", "--store", dir, "--steps", "100000000", "--steps-per-batch", "10"]
         p.standardOutput = FileHandle.nullDevice
@@ -46,7 +46,7 @@ struct StoreCrashTests {
         let dir = tempDir() + "/fresh"
         let writers = try (0..<4).map { i -> Process in
             let p = Process()
-            p.executableURL = URL(fileURLWithPath: rlhubBinary)
+            p.executableURL = URL(fileURLWithPath: try rlhubBinary)
             p.arguments = ["bench-store-writer", "--store", dir, "--steps", "200", "--steps-per-batch", "10", "--tag", "w\(i)"]
             p.standardOutput = FileHandle.nullDevice
             try p.run()

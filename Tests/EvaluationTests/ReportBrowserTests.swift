@@ -9,6 +9,7 @@
 // (libz.so.1, which Chromium itself needs) and unfiltered here.
 import Foundation
 import Testing
+import TestSupport
 
 import Evaluation
 
@@ -16,14 +17,9 @@ extension ReportTests {
     @Suite(.serialized) struct Browser {
         static let width = 1200, height = 3000
 
-        @Test(.timeLimit(.minutes(5)))
+        @Test(.timeLimit(.minutes(5)), .requiresChromium)
         func reportOpensInHeadlessChromiumAndDrawsItsCharts() throws {
-            guard let chromium = findExecutable("chromium") else {
-                if ProcessInfo.processInfo.environment["RLHUB_REQUIRE_REFERENCE"] == "1" {
-                    Issue.record("chromium is required: apt-get install -y chromium")
-                }
-                return
-            }
+            let chromium = try #require(Reference.executable("chromium"))
             let dir = try TemporaryFolder()
             let report = dir.path("report")
             try ReportWriter.write(ReportSamples.grid(), to: report)
@@ -176,10 +172,11 @@ func chartBoxes(_ dom: String) throws -> [ChartBox] {
     }
 }
 
-func findExecutable(_ name: String) -> String? {
-    let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-    return path.split(separator: ":").map { "\($0)/\(name)" }
-        .first { FileManager.default.isExecutableFile(atPath: $0) }
+extension Trait where Self == ConditionTrait {
+    /// Skips a report check, with the reason, where headless Chromium is not installed.
+    static var requiresChromium: Self {
+        .requiresReference(Reference.executable("chromium") != nil, "chromium not found: apt-get install -y chromium (make test-deps)")
+    }
 }
 
 // MARK: - PNG

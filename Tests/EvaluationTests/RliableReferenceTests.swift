@@ -6,6 +6,7 @@ import Evaluation
 import Foundation
 import Tensor
 import Testing
+import TestSupport
 
 /// One fixture: algorithms (task → runs), which of them to estimate, POI pairs, curves.
 private struct Case {
@@ -85,10 +86,9 @@ private func ciTolerance(lower: Double, upper: Double, range: Double) -> Double 
 
 @Suite("rliable reference", .timeLimit(.minutes(3)))
 struct RliableReferenceTests {
-    @Test func pointEstimatesAndIntervalsMatchRliable() throws {
-        guard let python = referencePython("rliable, scipy, numpy, arch", install: "rliable==1.2.0 'pandas<3'") else {
-            return
-        }
+    @Test(.requiresPython("rliable, scipy, numpy, arch", install: "rliable==1.2.0 'pandas<3'"))
+    func pointEstimatesAndIntervalsMatchRliable() throws {
+        let python = try #require(Reference.python("rliable, scipy, numpy, arch"))
         let reference = try runReference(python)
         let bootstrap = StratifiedBootstrap(reps: reps, seed: seed)
         var maxPoint = 0.0, maxCI = 0.0, maxCIRelative = 0.0
@@ -193,7 +193,7 @@ struct RliableReferenceTests {
             "t_quantiles": tQuantiles.map { [$0.0, $0.1] }, "pass_at_k": passAtK.map { [$0.0, $0.1, $0.2] },
         ]
         let input = try JSONSerialization.data(withJSONObject: spec)
-        let script = packageRoot.appendingPathComponent("Tests/reference/rliable_reference.py").path
+        let script = SourceTree.root.appendingPathComponent("Tests/reference/rliable_reference.py").path
         let (status, out, err) = try runProcess(python, ["python3", script], input: input)
         try #require(status == 0, "rliable_reference.py failed: \(err)")
         return try JSON(parsing: Data(out.utf8))

@@ -3,6 +3,7 @@
 import Evaluation
 import Foundation
 import LM
+import TestSupport
 import Testing
 
 @Suite("Score table")

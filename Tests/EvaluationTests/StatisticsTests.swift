@@ -4,6 +4,7 @@ import Evaluation
 import Foundation
 import LM
 import Tensor
+import TestSupport
 import Testing
 
 @Suite("Aggregates")

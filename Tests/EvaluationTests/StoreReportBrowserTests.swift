@@ -3,30 +3,17 @@
 // Lives beside the browser helpers; the CLI tests check the files and their determinism.
 import Foundation
 import Testing
+import TestSupport
 
 import Evaluation
 
 @Suite(.serialized) struct StoreReportBrowserTests {
-    /// `.build/release/rlhub` if built, else `.build/debug/rlhub` (or RLHUB_BIN).
-    static var binary: String? {
-        if let env = ProcessInfo.processInfo.environment["RLHUB_BIN"] { return env }
-        return ["release", "debug"].map { packageRoot.appendingPathComponent(".build/\($0)/rlhub").path }
-            .first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
-
-    @Test(.timeLimit(.minutes(3)))
+    @Test(.timeLimit(.minutes(3)), .requiresChromium)
     func smokeGridReportDrawsItsCharts() throws {
-        let required = ProcessInfo.processInfo.environment["RLHUB_REQUIRE_REFERENCE"] == "1"
-        guard let chromium = findExecutable("chromium") else {
-            if required { Issue.record("chromium is required: apt-get install -y chromium") }
-            return
-        }
-        guard let rlhub = Self.binary else {
-            if required { Issue.record("build the rlhub binary first: swift build --product rlhub") }
-            return
-        }
+        let chromium = try #require(Reference.executable("chromium"))
+        let rlhub = try RLHubBinary.path()
         let dir = try TemporaryFolder()
-        let spec = packageRoot.appendingPathComponent("experiments/smoke.yaml").path
+        let spec = SourceTree.root.appendingPathComponent("experiments/smoke.yaml").path
         let grid = try runProcess(rlhub, ["grid", spec, "--store", dir.path("store"), "--jobs", "2", "--threads", "1"])
         try #require(grid.0 == 0, "rlhub grid failed: \(grid.2)")
         let report = dir.path("report")

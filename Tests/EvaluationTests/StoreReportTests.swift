@@ -3,6 +3,8 @@
 // other experiments, unfinished and failed runs left out; byte-identical output.
 import Foundation
 import LM
+import RLHubCore
+import TestSupport
 import Testing
 
 import Evaluation

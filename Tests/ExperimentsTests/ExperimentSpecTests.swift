@@ -1,5 +1,6 @@
 import Foundation
 import LM
+import TestSupport
 import Testing
 import Experiments
 
@@ -92,18 +93,6 @@ let smallSpec = """
 /// Seeded mutations of a valid spec (bytes flipped, inserted, deleted, lines swapped): parsing
 /// either succeeds or throws a one-line InputError naming the file — never crashes or hangs.
 @Suite struct SpecFuzzTests {
-    struct SplitMix64 {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
-    }
-
     @Test func mutatedSpecsNeverCrash() {
         var rng = SplitMix64(state: 7)
         let alphabet = Array(":{}[],-'\"#\n\t 0123456789abcxyz=.&*!|>%@`\u{0}é")

@@ -2,6 +2,7 @@
 // release of them: what the hub tests publish, pull and serve.
 import Foundation
 import LM
+import RLHubCore
 import Store
 
 func scratch(_ name: String) -> String {

@@ -6,6 +6,7 @@
 // tests fail saying what to install, unless RLHUB_SKIP_PYTHON=1, or RLHUB_SKIP_MODEL=1 with the model
 // absent. The model-free suites always run.
 import Foundation
+import TestSupport
 import Testing
 
 import LM
@@ -84,7 +85,7 @@ private let bpeRandomTexts: [String] = {
         "|", "😀", "👍🏽", "\u{200D}", "🇫🇷", "<|im_start|>", "<|im_end|>", "<|endoftext|>", "<|im", "the", " the",
         "ing", "12", "\u{0}", "\u{7F}", "\u{85}", "\u{FEFF}", "\u{4}", "\u{1D}", "\u{50000}", "\u{A0000}",
     ]
-    var rng = BPETestRNG(seed: 42)
+    var rng = SplitMix64(seed: 42)
     return (0..<300).map { _ in
         (0..<Int(1 + rng.next() % 24)).map { _ in pieces[Int(rng.next() % UInt64(pieces.count))] }.joined()
     }
@@ -108,12 +109,9 @@ private struct BPEReference: Sendable {
 }
 
 private enum ReferenceEnvironment {
-    static let packageRoot: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent()
-
     static var modelPath: String {
         if let p = ProcessInfo.processInfo.environment["RLHUB_SMOLLM2_GGUF"], !p.isEmpty { return p }
-        return packageRoot.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
+        return SourceTree.root.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
     }
 
     static var skipPython: Bool { ProcessInfo.processInfo.environment["RLHUB_SKIP_PYTHON"] == "1" }
@@ -177,7 +175,7 @@ private enum ReferenceEnvironment {
                 ]
             }
             try JSONSerialization.data(withJSONObject: chatJSON).write(to: chatURL)
-            let script = packageRoot.appendingPathComponent("Tests/reference/bpe_reference.py").path
+            let script = SourceTree.root.appendingPathComponent("Tests/reference/bpe_reference.py").path
             let out = dir.appendingPathComponent("encodings.json")
             let fixture = dir.appendingPathComponent("fixture.json")
             let hfDir = dir.appendingPathComponent("hf")
@@ -240,7 +238,9 @@ private enum ReferenceEnvironment {
 
 // MARK: - Reference tests (SmolLM2 GGUF + python)
 
-@Suite("BPE tokenizer vs reference", .enabled(if: ReferenceEnvironment.enabled))
+@Suite(
+    "BPE tokenizer vs reference",
+    .enabled(if: ReferenceEnvironment.enabled, "RLHUB_SKIP_PYTHON=1, or RLHUB_SKIP_MODEL=1 and no models/SmolLM2-135M-Instruct.Q4_1.gguf (make model)"))
 struct BPEReferenceTests {
     @Test func specialIDsAndVocabulary() throws {
         guard let r = ReferenceEnvironment.require() else { return }
@@ -340,7 +340,7 @@ struct BPEReferenceTests {
             }
         }
         // Arbitrary id sequences (invalid UTF-8 included) still stream to the one-shot decode.
-        var rng = BPETestRNG(seed: 7)
+        var rng = SplitMix64(seed: 7)
         for _ in 0..<300 {
             let ids = (0..<Int(rng.next() % 24)).map { _ in Int32(truncatingIfNeeded: rng.next() % 49160) }
             var stream = StreamingDetokenizer(tokenizer: r.tokenizer)
@@ -355,7 +355,7 @@ struct BPEReferenceTests {
         guard let r = ReferenceEnvironment.require() else { return }
         let missing = Set(r.tokenizer.unrepresentableBytes)
         #expect(missing == [0x04, 0x06, 0x13, 0x14, 0x16, 0x1D, 0xC0, 0xC1, 0xF1, 0xF2, 0xF5, 0xF6, 0xF7, 0xF8, 0xF9, 0xFA, 0xFB, 0xFC, 0xFD, 0xFE, 0xFF])
-        var rng = BPETestRNG(seed: 5)
+        var rng = SplitMix64(seed: 5)
         for _ in 0..<500 {
             let bytes = (0..<Int(rng.next() % 64)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
             let text = String(decoding: bytes, as: UTF8.self)
@@ -426,19 +426,6 @@ struct BPEReferenceTests {
 }
 
 // MARK: - Model-free tests
-
-/// A deterministic PRNG for the fuzz tests.
-private struct BPETestRNG: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// A toy vocabulary: the 256 byte tokens, a few merges and special tokens.
 private enum Toy {
@@ -696,7 +683,7 @@ struct BPETokenizerUnitTests {
 
     @Test func fuzzTokenizerJSONLoader() throws {
         let base = try JSONSerialization.data(withJSONObject: Toy.tokenizerJSON(), options: [.sortedKeys])
-        var rng = BPETestRNG(seed: 2024)
+        var rng = SplitMix64(seed: 2024)
         var accepted = 0, rejected = 0
         // Byte-level mutations.
         for _ in 0..<400 {
@@ -720,7 +707,7 @@ struct BPETokenizerUnitTests {
         }
         // Structural mutations: replace or delete one value somewhere in the tree.
         let replacements: [Any] = [NSNull(), -1, 1 << 40, 2.5, true, "", "x", [Any](), [String: Any](), ["a b"], [1, 2]]
-        func mutate(_ value: Any, _ rng: inout BPETestRNG, depth: Int) -> Any? {
+        func mutate(_ value: Any, _ rng: inout SplitMix64, depth: Int) -> Any? {
             if depth > 0 || rng.next() % 3 == 0 {
                 if rng.next() % 4 == 0 { return nil }
                 return replacements[Int(rng.next() % UInt64(replacements.count))]
@@ -757,7 +744,7 @@ struct BPETokenizerUnitTests {
 
     @Test func fuzzEncodeRoundTrip() throws {
         let tokenizers = [try Toy.tokenizer(.smollm), try Toy.tokenizer(.gpt2), try Toy.tokenizer(.llama3)]
-        var rng = BPETestRNG(seed: 99)
+        var rng = SplitMix64(seed: 99)
         let alphabet = Array("the 12 \t\n\r ing <|im_end|><tool>'s é日😀\u{301}\u{200D}".utf8)
         for round in 0..<600 {
             let count = Int(rng.next() % 40)

@@ -4,6 +4,7 @@ import Foundation
 import LM
 import Tensor
 import Testing
+import TestSupport
 
 @Suite("HF checkpoints")
 struct CheckpointTests {
@@ -44,8 +45,9 @@ struct CheckpointTests {
     }
 
     /// Logits of a randomly initialised model saved by rlhub against an independent numpy forward.
-    @Test func logitsMatchTheNumpyReference() throws {
-        guard let python = referencePython() else { return }
+    @Test(.requiresPython("numpy, safetensors", install: "numpy safetensors"))
+    func logitsMatchTheNumpyReference() throws {
+        let python = try #require(Reference.python("numpy, safetensors"))
         let config = LlamaConfig(
             hiddenSize: 64, intermediateSize: 96, numHiddenLayers: 3, numAttentionHeads: 4,
             numKeyValueHeads: 2, rmsNormEps: 1e-5, ropeTheta: 10000, vocabSize: CharTokenizer.standard.vocabularySize,
@@ -59,7 +61,7 @@ struct CheckpointTests {
         ]
         let out = dir.deletingLastPathComponent().appendingPathComponent("logits.f64")
         var args = [
-            "python3", packageRoot.appendingPathComponent("Tests/reference/llama_reference.py").path,
+            "python3", SourceTree.root.appendingPathComponent("Tests/reference/llama_reference.py").path,
             "--model", dir.path, "--out", out.path,
         ]
         for s in sequences { args += ["--tokens", s.map(String.init).joined(separator: ",")] }
@@ -98,11 +100,12 @@ struct CheckpointTests {
     }
 
     /// The folder has exactly what transformers' LlamaForCausalLM expects.
-    @Test func folderPassesTheTransformersLayoutCheck() throws {
-        guard let python = referencePython("numpy, safetensors, tokenizers") else { return }
+    @Test(.requiresPython("numpy, safetensors, tokenizers", install: "numpy safetensors tokenizers"))
+    func folderPassesTheTransformersLayoutCheck() throws {
+        let python = try #require(Reference.python("numpy, safetensors, tokenizers"))
         let (_, dir) = try saveTiny()
         let (status, out, err) = try runProcess(
-            python, ["python3", packageRoot.appendingPathComponent("Tests/reference/check_hf_folder.py").path, dir.path])
+            python, ["python3", SourceTree.root.appendingPathComponent("Tests/reference/check_hf_folder.py").path, dir.path])
         #expect(status == 0, "check_hf_folder.py: \(out) \(err)")
     }
 

@@ -5,6 +5,7 @@
 // runs when models/SmolLM2-135M-Instruct.Q4_1.gguf exists under the package root or
 // RLHUB_SMOLLM2_GGUF names the file.
 import Foundation
+import TestSupport
 import Testing
 
 import LM
@@ -193,18 +194,6 @@ private struct TinyGGUF {
     }
 }
 
-/// Deterministic SplitMix64 generator.
-private struct GGUFTestRNG: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 private func halfBytes(_ bits: UInt16) -> [UInt8] { [UInt8(bits & 0xFF), UInt8(bits >> 8)] }
 
 /// Every value type, including an empty array and nested arrays.
@@ -222,7 +211,7 @@ private let handMadeMetadata: [(String, GGUFValue)] = [
 
 /// A small file with one tensor of every supported type (random payload, valid half scales).
 private func handMadeFile(version: UInt32 = 3, seed: UInt64 = 7) -> TinyGGUF {
-    var rng = GGUFTestRNG(state: seed)
+    var rng = SplitMix64(state: seed)
     func random(_ type: GGMLType, _ shape: [Int]) -> TinyGGUF.TensorEntry {
         let count = shape.reduce(1, *) / type.blockSize * type.typeSize
         var data = (0..<count).map { _ in UInt8.random(in: 0...255, using: &rng) }
@@ -489,7 +478,7 @@ private func handMadeFile(version: UInt32 = 3, seed: UInt64 = 7) -> TinyGGUF {
     /// InputError (typed throws make any other error impossible), never trap.
     @Test func fuzzedFilesNeverCrash() throws {
         let base = handMadeFile()
-        var rng = GGUFTestRNG(state: 0x6767_7566)
+        var rng = SplitMix64(state: 0x6767_7566)
         let size = UInt64(base.bytes.count)
         let interesting: [UInt64] = [
             0, 1, 2, 3, 4, 5, 7, 8, 9, 12, 13, 16, 31, 32, 33, 63, 64, 255, 256, 1024,

@@ -6,16 +6,20 @@ import Generator
 import LM
 import Tensor
 import Testing
+import TestSupport
 
 let smolLM2Path: String? = {
     let env = ProcessInfo.processInfo.environment["RLHUB_SMOLLM2_GGUF"]
-    let path = env ?? packageRoot.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
-    if FileManager.default.fileExists(atPath: path) { return path }
-    if ProcessInfo.processInfo.environment["RLHUB_REQUIRE_REFERENCE"] == "1" {
-        Issue.record("models/SmolLM2-135M-Instruct.Q4_1.gguf is missing: run `make model`")
-    }
-    return nil
+    let path = env ?? SourceTree.root.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
+    return FileManager.default.fileExists(atPath: path) ? path : nil
 }()
+
+extension Trait where Self == ConditionTrait {
+    /// Skips a test of the real model, with the reason, when `make model` has not been run.
+    static var requiresSmolLM2: Self {
+        .requiresReference(smolLM2Path != nil, "models/SmolLM2-135M-Instruct.Q4_1.gguf is missing: run `make model`")
+    }
+}
 
 /// One loaded copy for the suite (loading dequantises 135M parameters).
 let smolLM2: LoadedModel? = smolLM2Path.flatMap { try? ModelLoader.load($0) }
@@ -31,8 +35,9 @@ struct PretrainedModelTests {
         return conversations.map { loaded.tokenizer.encode(loaded.chatTemplate.render($0, addGenerationPrompt: true)) }
     }
 
-    @Test func configurationFromMetadata() throws {
-        guard let loaded = smolLM2 else { return }
+    @Test(.requiresSmolLM2)
+    func configurationFromMetadata() throws {
+        let loaded = try #require(smolLM2)
         let c = loaded.model.config
         #expect(c.numHiddenLayers == 30 && c.hiddenSize == 576 && c.numAttentionHeads == 9 && c.numKeyValueHeads == 3)
         #expect(c.intermediateSize == 1536 && c.vocabSize == 49152 && c.tieWordEmbeddings && c.ropeTheta == 100000)
@@ -40,12 +45,14 @@ struct PretrainedModelTests {
         #expect(loaded.chatTemplate.defaultSystemPrompt?.contains("SmolLM") == true)
     }
 
-    @Test func lastPositionLogitsAndGreedyMatchTheNumpyReference() throws {
-        guard let loaded = smolLM2, let path = smolLM2Path, let python = referencePython("numpy, gguf") else { return }
+    @Test(.requiresSmolLM2, .requiresPython("numpy, gguf", install: "numpy gguf"))
+    func lastPositionLogitsAndGreedyMatchTheNumpyReference() throws {
+        let loaded = try #require(smolLM2), path = try #require(smolLM2Path)
+        let python = try #require(Reference.python("numpy, gguf"))
         let prompts = chatPrompts(loaded)
         let dir = temporaryFolder()
         let out = dir.appendingPathComponent("last.f64").path
-        var args = ["python3", packageRoot.appendingPathComponent("Tests/reference/gguf_llama_reference.py").path,
+        var args = ["python3", SourceTree.root.appendingPathComponent("Tests/reference/gguf_llama_reference.py").path,
                     "--gguf", path, "--last-only", "--out", out, "--greedy", "20"]
         for p in prompts { args += ["--tokens", p.map(String.init).joined(separator: ",")] }
         let (status, stdout, err) = try runProcess(python, args, environment: ["OPENBLAS_NUM_THREADS": "1"])
@@ -81,8 +88,9 @@ struct PretrainedModelTests {
         print("greedy:", completions.map { loaded.tokenizer.decode($0.tokens).debugDescription })
     }
 
-    @Test func exportedFolderLoadsToTheSameModel() throws {
-        guard let loaded = smolLM2 else { return }
+    @Test(.requiresSmolLM2)
+    func exportedFolderLoadsToTheSameModel() throws {
+        let loaded = try #require(smolLM2)
         let dir = temporaryFolder().appendingPathComponent("smollm2-hf")
         try HFCheckpoint.save(loaded, to: dir.path)
         let back = try HFCheckpoint.load(folder: dir.path)
@@ -91,10 +99,18 @@ struct PretrainedModelTests {
         let text = "<|im_start|>user\nWhat is 12 + 30?<|im_end|>\n"
         #expect(back.tokenizer.encode(text) == loaded.tokenizer.encode(text))
         #expect(back.chatTemplate.source == loaded.chatTemplate.source)
-        if let python = referencePython("numpy, safetensors, tokenizers") {
-            let (status, out, err) = try runProcess(
-                python, ["python3", packageRoot.appendingPathComponent("Tests/reference/check_hf_folder.py").path, dir.path])
-            #expect(status == 0, "check_hf_folder.py: \(out) \(err)")
-        }
+    }
+
+    /// The exported folder has the layout transformers loads (checked by its own tokenizer and
+    /// safetensors readers).
+    @Test(.requiresSmolLM2, .requiresPython("numpy, safetensors, tokenizers", install: "numpy safetensors tokenizers"))
+    func exportedFolderPassesTheTransformersLayoutCheck() throws {
+        let loaded = try #require(smolLM2)
+        let python = try #require(Reference.python("numpy, safetensors, tokenizers"))
+        let dir = temporaryFolder().appendingPathComponent("smollm2-hf")
+        try HFCheckpoint.save(loaded, to: dir.path)
+        let (status, out, err) = try runProcess(
+            python, ["python3", SourceTree.root.appendingPathComponent("Tests/reference/check_hf_folder.py").path, dir.path])
+        #expect(status == 0, "check_hf_folder.py: \(out) \(err)")
     }
 }

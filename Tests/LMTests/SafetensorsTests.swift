@@ -2,6 +2,7 @@
 // kind of malformed file, and a seeded fuzz test (mutated files parse or throw, never crash).
 import Foundation
 import LM
+import TestSupport
 import Testing
 
 // MARK: - Helpers
@@ -44,22 +45,6 @@ private func littleEndianBytes(_ values: [Float]) -> [UInt8] {
     values.flatMap { value in
         (0..<4).map { UInt8(truncatingIfNeeded: value.bitPattern >> (8 * UInt32($0))) }
     }
-}
-
-/// Deterministic 64-bit generator (SplitMix64) for the fuzz test.
-private struct SplitMix64 {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform-enough integer in `0..<bound` (`bound > 0`).
-    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
 }
 
 // MARK: - Malformed files

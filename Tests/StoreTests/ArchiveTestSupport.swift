@@ -1,4 +1,4 @@
-// rlhub — helpers for ArchiveTests: scratch folders, a seeded generator, folder snapshots, and
+// rlhub — helpers for ArchiveTests: scratch folders, folder snapshots (SplitMix64 is in TestSupport), and
 // hostile archives written directly with libarchive (names and types our packer never emits).
 import CArchive
 import Foundation
@@ -7,33 +7,6 @@ import LM
 #if canImport(Glibc)
     import Glibc
 #endif
-
-/// SplitMix64 (Steele, Lea, Flood 2014): a tiny deterministic generator for test data and fuzzing.
-struct SplitMix64 {
-    var state: UInt64
-
-    init(state: UInt64) { self.state = state }
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-
-    mutating func bytes(_ count: Int) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(count + 8)
-        while out.count < count {
-            withUnsafeBytes(of: next().littleEndian) { out.append(contentsOf: $0) }
-        }
-        return Array(out.prefix(count))
-    }
-}
 
 /// A fresh folder under the system temporary folder, removed by `cleanup()`.
 struct ScratchFolder {

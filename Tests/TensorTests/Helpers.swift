@@ -1,24 +1,8 @@
-// Test helpers: llm.c's check_tensor in Swift, and a central finite-difference gradient check.
+// Test helpers: seeded inputs and a central finite-difference gradient check (the comparison,
+// llm.c's check_tensor, is TestSupport's expectClose).
+import TestSupport
 import Testing
 import Tensor
-
-/// Max |a−b| and the first index beyond tolerance; records a failure with both.
-func expectClose(
-    _ a: [Float], _ b: [Float], atol: Float = 1e-5, rtol: Float = 1e-4, _ what: String = "",
-    sourceLocation: SourceLocation = #_sourceLocation
-) {
-    #expect(a.count == b.count, "\(what): sizes \(a.count) vs \(b.count)", sourceLocation: sourceLocation)
-    var maxDiff: Float = 0
-    var firstBad: Int? = nil
-    for i in 0..<min(a.count, b.count) {
-        let d = abs(a[i] - b[i])
-        maxDiff = max(maxDiff, d)
-        if firstBad == nil && !(d <= atol + rtol * abs(b[i])) { firstBad = i }
-    }
-    if let i = firstBad {
-        Issue.record("\(what): maxdiff \(maxDiff), first bad index \(i): \(a[i]) vs \(b[i])", sourceLocation: sourceLocation)
-    }
-}
 
 /// Deterministic random floats in [-scale, scale).
 func randomFloats(_ n: Int, seed: UInt64, scale: Float = 1) -> [Float] {
