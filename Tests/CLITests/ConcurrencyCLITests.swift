@@ -22,7 +22,7 @@ struct ConcurrencyCLITests {
     static func together(_ commands: [[String]]) throws -> [(status: Int32, err: String)] {
         let processes = try commands.map { args -> (Process, Pipe) in
             let p = Process()
-            p.executableURL = URL(fileURLWithPath: rlhubBinary)
+            p.executableURL = URL(fileURLWithPath: try rlhubBinary)
             p.arguments = args
             let err = Pipe()
             p.standardError = err

@@ -62,7 +62,7 @@ struct ExternalEnvCLITests {
     @Test("kill -9 of rlhub leaves no environment process behind")
     func noOrphanAfterKill() throws {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: rlhubBinary)
+        p.executableURL = URL(fileURLWithPath: try rlhubBinary)
         p.arguments = [
             "eval", "--model", "preset:tiny", "--task", "py:\(envsDir)/counting.py:delay=0.5", "--episodes", "64", "--threads", "1",
         ]

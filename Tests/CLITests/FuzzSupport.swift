@@ -176,7 +176,7 @@ enum FuzzRunner {
         let command = "ulimit -v \(memoryLimitKiB); exec \"$0\" check-inputs --format \(format) --scratch \"$1\" \"${@:2}\""
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = ["-c", command, rlhubBinary, scratch] + files
+        p.arguments = ["-c", command, try rlhubBinary, scratch] + files
         p.environment = ProcessInfo.processInfo.environment.merging(["RLHUB_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"]) { $1 }
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
