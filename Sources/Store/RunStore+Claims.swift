@@ -26,11 +26,15 @@ extension RunStore {
     public func claimCell(_ run: NewRun) throws -> CellClaim {
         try write { db in
             // Same code = same source hash (RLHubCore/CodeVersion), whatever the commit: a cell
-            // finished before a docs-only commit stays finished.
+            // finished before a docs-only commit stays finished. A version without a source hash
+            // (recorded before rlhub embedded one) matches only itself, to the letter.
             let rows = try Row.fetchAll(
                 db, sql: "SELECT id, status, host, pid, pid_start, code_version FROM runs WHERE config_hash = ? ORDER BY created DESC, id",
                 arguments: [run.configHash]
-            ).filter { run.codeVersion.isSameCode(asRecorded: $0["code_version"]) }
+            ).filter { row in
+                let recorded: String = row["code_version"]
+                return recorded == run.codeVersion.description || run.codeVersion.isSameCode(asRecorded: recorded)
+            }
             if let done = rows.first(where: { ($0["status"] as String) == RunStatus.finished.rawValue }) {
                 return .finished(run: done["id"])
             }
