@@ -292,7 +292,9 @@ struct SettingsEffectTests {
             AlgorithmPreset.allCases.map { ($0, []) }
             + [(.grpo, ["estimator=remax"]), (.grpo, ["policy_loss=cispo"]), (.grpo, ["policy_loss=gmpo", "clip_low=0.4", "clip_high=0.4"])]
         for (preset, settings) in variants {
-            let config = try effectConfig(preset, task: task == "add" ? effectTask : task, steps: 2, settings)
+            // A smaller batch than the effect cases: this test is about running, not about signal.
+            let size = preset == .ppo ? ["prompts_per_step=4"] : ["prompts_per_step=2", "group_size=4"]
+            let config = try effectConfig(preset, task: task == "add" ? effectTask : task, steps: 2, size + settings)
             let run = try ObservedRun(config)
             let steps = run.records.filter { $0.metrics["time/step_s"] != nil }
             #expect(steps.count == 2, "\(preset.rawValue) \(settings) on \(task)")
