@@ -43,10 +43,15 @@ public enum OverlongShaping {
 
     /// The mask with every row where `truncated[i]` (hit the limit without EOS) set to 0.
     public static func filteredMask(batch: PolicyBatch, truncated: [Bool]) -> [Double] {
-        precondition(truncated.count == batch.rows, "filteredMask: one truncated flag per row")
-        var mask = batch.mask
-        for i in 0..<batch.rows where truncated[i] {
-            for t in 0..<batch.columns { mask[i * batch.columns + t] = 0 }
+        filteredMask(batch.mask, columns: batch.columns, truncated: truncated)
+    }
+
+    /// `mask` ([rows × columns]) with every row where `truncated[i]` set to 0.
+    public static func filteredMask(_ mask: [Double], columns: Int, truncated: [Bool]) -> [Double] {
+        precondition(truncated.count * columns == mask.count, "filteredMask: one truncated flag per row")
+        var mask = mask
+        for i in truncated.indices where truncated[i] {
+            for t in 0..<columns { mask[i * columns + t] = 0 }
         }
         return mask
     }

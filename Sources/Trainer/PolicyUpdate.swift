@@ -95,11 +95,7 @@ extension RLTrainer {
                 rewards: rb.rewards, turnLengths: rb.longestTurnLengths, maxLength: a.maxNewTokens,
                 buffer: a.overlongBuffer, factor: a.overlongPenalty)
         }
-        if a.overlongFilter {
-            for i in 0..<rb.rows where rb.truncated[i] {
-                for t in 0..<rb.columns { rb.mask[i * rb.columns + t] = 0 }
-            }
-        }
+        if a.overlongFilter { rb.mask = OverlongShaping.filteredMask(rb.mask, columns: rb.columns, truncated: rb.truncated) }
     }
 
     // MARK: 3. Scoring pass
