@@ -4,7 +4,7 @@ SWIFT ?= swift
 BIN := .build/release/rlhub
 # apt-get needs root: use sudo when not root (and sudo exists).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := libopenblas-dev libsqlite3-dev libarchive-dev pkg-config zstd
+APT_PACKAGES := libopenblas-dev libdnnl-dev libsqlite3-dev libarchive-dev pkg-config zstd
 # rliable 1.2.0 is the reference of the Evaluation statistics; its arch dependency (7.2 on Python
 # 3.11) fails to import under pandas 3, hence the pin. reasoning-gym serves the rg: tasks
 # (envs/python/rlhub_rg.py); its version is part of their config hash, hence the pin (checked

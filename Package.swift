@@ -30,6 +30,8 @@ let package = Package(
     targets: [
         .systemLibrary(
             name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        // oneDNN (Debian's libdnnl-dev, OpenMP build): bf16 matmul and the fp32 shapes it is faster at.
+        .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
         .systemLibrary(
             name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         // The SHA-256 of the source tree, embedded in RLHubCore at build time (CodeVersion.sourceHash).
@@ -38,7 +40,7 @@ let package = Package(
         .target(
             name: "RLHubCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             plugins: ["SourceHashPlugin"]),
-        .target(name: "Tensor", dependencies: ["COpenBLAS"], swiftSettings: numericFlags),
+        .target(name: "Tensor", dependencies: ["COpenBLAS", "CDNNL"], swiftSettings: numericFlags),
         .target(name: "LM", dependencies: ["Tensor"], swiftSettings: numericFlags),
         .target(name: "Tasks", dependencies: ["LM"]),
         // "RLAlgorithms": swift-algorithms (under Hummingbird) already has a module named Algorithms.

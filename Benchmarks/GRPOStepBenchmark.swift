@@ -8,13 +8,21 @@ import Foundation
 import LM
 import RLAlgorithms
 import Tasks
+import Tensor
 import Trainer
 
 struct GRPOStepBenchmark {
     let runner: BenchmarkRunner
 
     func run(path: String) throws {
-        for skips in [true, false] {
+        for precision in runner.precisions {
+            for skips in [true, false] { try run(path: path, skips: skips, precision: precision) }
+        }
+    }
+
+    /// One entry: as trained (`skips`) or every row computed, sampler and trainer at `precision`.
+    func run(path: String, skips: Bool, precision: GEMM.Precision) throws {
+        do {
             PeakMemory.reset()
             let loaded = try ModelLoader.load(path)
             var config = TrainConfig(
@@ -24,7 +32,8 @@ struct GRPOStepBenchmark {
             config.evalEvery = 0
             config.evalEpisodes = 0
             config.tokenBudget = 128
-            for a in ["prompts_per_step=8", "group_size=8", "max_new_tokens=32", "kl_coef=0", "lr=1e-6"] { try config.set(a) }
+            for a in ["prompts_per_step=8", "group_size=8", "max_new_tokens=32", "kl_coef=0", "lr=1e-6",
+                      "rollout_dtype=\(precision.rawValue)", "train_dtype=\(precision.rawValue)"] { try config.set(a) }
             let trainer = try RLTrainer(config: config, loaded: loaded, sink: MemoryMetricSink())
             trainer.skipsInertRows = skips
             var steps: [[String: Double]] = []
@@ -32,14 +41,15 @@ struct GRPOStepBenchmark {
             let timed = steps.dropFirst()
             func med(_ key: String) -> Double { median(timed.map { $0[key] ?? 0 }) }
             let inert = timed.map { Int($0["rows/inert"] ?? 0) }
-            let name = "train.grpo_step.smollm2-135m-instruct" + (skips ? "" : ".all_rows")
+            let name = runner.name("train.grpo_step.smollm2-135m-instruct" + (skips ? "" : ".all_rows"), precision)
             runner.record(
                 name, seconds: med("time/step_s"), flops: nil, tokens: Int((med("response_length/mean") * Double(config.algorithm.promptsPerStep * config.algorithm.groupSize)).rounded()),
                 rss: PeakMemory.mib(),
                 detail: String(
                     format: "8 prompts × 8 samples, ≤ 32 new tokens, kl 0; generate %.2f s + update %.2f s (medians of steps 2–4); rows inert %@ of 64%@",
                     med("time/generate_s"), med("time/update_s"), inert.map(String.init).joined(separator: "/") as NSString,
-                    (skips ? "" : ", all computed") as NSString))
+                    (skips ? "" : ", all computed") as NSString),
+                precision: precision)
         }
     }
 }

@@ -15,9 +15,15 @@ struct LMBenchmarks {
     let decodeBatch = 64, promptLength = 32, decodeSteps = 32
 
     func run() throws {
+        for precision in runner.precisions { try run(precision) }
+    }
+
+    func run(_ precision: GEMM.Precision) throws {
         let config = try LlamaConfig.preset(preset)
         let model = LlamaModel(config: config, seed: 0)
-        runner.log("\(preset): \(model.parameterCount) parameters")
+        model.trainingPrecision = precision
+        model.inferencePrecision = precision
+        runner.log("\(preset): \(model.parameterCount) parameters, \(precision.rawValue) products")
         var rng = CounterRNG(seed: 1, purpose: .benchmark)
         let data: [[Int32]] = (0..<sequences).map { _ in
             (0..<length).map { _ in Int32(rng.nextInt(below: config.vocabSize)) }
@@ -37,8 +43,8 @@ struct LMBenchmarks {
         var times: [Double] = []
         for _ in 0..<reps { times.append(timed { for b in batches { model.forward(b) } }) }
         runner.record(
-            "lm.forward.\(preset)", seconds: median(times), flops: fwdFLOPs, tokens: tokens, rss: PeakMemory.mib(),
-            detail: "\(sequences)×\(length) tokens, micro-batches of \(microBatch)")
+            runner.name("lm.forward.\(preset)", precision), seconds: median(times), flops: fwdFLOPs, tokens: tokens, rss: PeakMemory.mib(),
+            detail: "\(sequences)×\(length) tokens, micro-batches of \(microBatch)", precision: precision)
 
         // Train step: forward + backward of every micro-batch, clip, AdamW.
         PeakMemory.reset()
@@ -56,9 +62,9 @@ struct LMBenchmarks {
         times = []
         for _ in 0..<reps { times.append(timed(trainStep)) }
         runner.record(
-            "lm.train_step.\(preset)", seconds: median(times), flops: 3 * fwdFLOPs, tokens: tokens,
+            runner.name("lm.train_step.\(preset)", precision), seconds: median(times), flops: 3 * fwdFLOPs, tokens: tokens,
             rss: PeakMemory.mib(),
-            detail: "\(sequences)×\(length) tokens, micro-batches of \(microBatch), fwd+bwd+clip+AdamW")
+            detail: "\(sequences)×\(length) tokens, micro-batches of \(microBatch), fwd+bwd+clip+AdamW", precision: precision)
         model.releaseActivations()
 
         // Batched decode over the KV cache.
@@ -98,9 +104,10 @@ struct LMBenchmarks {
             times.append(total - prefill)
         }
         runner.record(
-            "lm.decode.\(preset)", seconds: median(times), flops: decodeFLOPs, tokens: decodeBatch * decodeSteps,
+            runner.name("lm.decode.\(preset)", precision), seconds: median(times), flops: decodeFLOPs, tokens: decodeBatch * decodeSteps,
             rss: PeakMemory.mib(),
-            detail: "batch \(decodeBatch), \(decodeSteps) greedy steps after a \(promptLength)-token prompt (prefill \(String(format: "%.3f", median(prefillTimes))) s excluded)")
+            detail: "batch \(decodeBatch), \(decodeSteps) greedy steps after a \(promptLength)-token prompt (prefill \(String(format: "%.3f", median(prefillTimes))) s excluded)",
+            precision: precision)
     }
 
     func argmax(_ p: UnsafePointer<Float>, _ n: Int) -> Int32 {

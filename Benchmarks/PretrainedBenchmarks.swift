@@ -30,6 +30,17 @@ struct PretrainedBenchmarks {
                 loaded.chatTemplate.render(
                     [ChatMessage(role: "user", content: String(repeating: "Add the numbers 12 and 30, then explain. ", count: 4))],
                     addGenerationPrompt: true)).prefix(64))
+        for precision in runner.precisions {
+            model.inferencePrecision = precision
+            try decodeEntries(model: model, prompt: prompt, name: name, precision: precision)
+            try rollout(loaded, name: name, precision: precision)
+        }
+        model.inferencePrecision = .fp32
+        if runner.wants("pretrained") { try GRPOStepBenchmark(runner: runner).run(path: path) }
+    }
+
+    /// lm.prefill / lm.decode at batch 1 and 64 at `precision`.
+    func decodeEntries(model: LlamaModel, prompt: [Int32], name: String, precision: GEMM.Precision) throws {
         for batch in [1, 64] {
             PeakMemory.reset()
             let cache = KVCache(config: model.config, slots: batch, capacity: prompt.count + 33)
@@ -58,26 +69,26 @@ struct PretrainedBenchmarks {
             let prefillFLOPs = model.forwardFLOPs(
                 tokens: tokens.count, logitRows: batch, attentionPairs: batch * prompt.count * prompt.count)
             runner.record(
-                "lm.prefill.\(name).b\(batch)", seconds: median(prefillTimes), flops: prefillFLOPs, tokens: tokens.count,
-                rss: PeakMemory.mib(), detail: "\(batch) × \(prompt.count)-token chat prompt")
+                runner.name("lm.prefill.\(name).b\(batch)", precision), seconds: median(prefillTimes), flops: prefillFLOPs,
+                tokens: tokens.count, rss: PeakMemory.mib(), detail: "\(batch) × \(prompt.count)-token chat prompt",
+                precision: precision)
             runner.record(
-                "lm.decode.\(name).b\(batch)", seconds: median(decodeTimes), flops: decodeFLOPs, tokens: 32 * batch,
-                rss: PeakMemory.mib(), detail: "batch \(batch), 32 greedy tokens after the prompt")
+                runner.name("lm.decode.\(name).b\(batch)", precision), seconds: median(decodeTimes), flops: decodeFLOPs,
+                tokens: 32 * batch, rss: PeakMemory.mib(), detail: "batch \(batch), 32 greedy tokens after the prompt",
+                precision: precision)
         }
-        try rollout(loaded, name: name)
-        if runner.wants("pretrained") { try GRPOStepBenchmark(runner: runner).run(path: path) }
     }
 
     /// 8 prompts × 8 samples, ≤ 32 new tokens, temperature 1: completion tokens per second.
-    func rollout(_ loaded: LoadedModel, name: String) throws {
+    func rollout(_ loaded: LoadedModel, name: String, precision: GEMM.Precision) throws {
         PeakMemory.reset()
         let prompts = (0..<8).map { i in
             loaded.tokenizer.encode(loaded.chatTemplate.render(
                 [ChatMessage(role: "user", content: "What is \(10 + 7 * i) + \(23 + 5 * i)?")], addGenerationPrompt: true))
         }
         try rolloutEntry(
-            runner: runner, name: "rollout.\(name)", loaded: loaded, prompts: prompts, repeats: 3,
-            detail: "8 prompts × 8 samples, ≤ 32 new tokens, temperature 1")
+            runner: runner, name: runner.name("rollout.\(name)", precision), loaded: loaded, prompts: prompts, repeats: 3,
+            detail: "8 prompts × 8 samples, ≤ 32 new tokens, temperature 1", precision: precision)
     }
 
     func argmax(_ p: UnsafePointer<Float>, _ n: Int) -> Int32 {

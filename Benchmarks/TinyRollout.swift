@@ -2,6 +2,7 @@
 import Foundation
 import Generator
 import LM
+import Tensor
 
 struct TinyRollout {
     let runner: BenchmarkRunner
@@ -19,7 +20,8 @@ struct TinyRollout {
 /// Times 8 samples of each prompt (≤ 32 new tokens, temperature 1) and records completion
 /// tokens per second under `name` (median of `repeats` after one warm-up).
 func rolloutEntry(
-    runner: BenchmarkRunner, name: String, loaded: LoadedModel, prompts: [[Int32]], repeats: Int, detail: String
+    runner: BenchmarkRunner, name: String, loaded: LoadedModel, prompts: [[Int32]], repeats: Int, detail: String,
+    precision: GEMM.Precision = .fp32
 ) throws {
     var request = GenerationRequest(prompts: prompts)
     request.samplesPerPrompt = 8
@@ -37,5 +39,5 @@ func rolloutEntry(
     }
     runner.record(
         name, seconds: median(times), flops: nil, tokens: tokens, rss: PeakMemory.mib(),
-        detail: detail + " (\(tokens) completion tokens in the last run)")
+        detail: detail + " (\(tokens) completion tokens in the last run)", precision: precision)
 }

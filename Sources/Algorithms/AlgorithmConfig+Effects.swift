@@ -57,6 +57,7 @@ extension AlgorithmConfig {
         note(.valueClip, changed: valueClip != defaults.valueClip && noCritic, "no critic (estimator is not 'gae')")
         note(.critic, changed: critic != defaults.critic && noCritic, "no critic (estimator is not 'gae')")
         note(.tisCap, changed: tisCap != defaults.tisCap && tisLevel == .none, "tis_level is none")
+        note(.tisCapLow, changed: tisCapLow != defaults.tisCapLow && !tisLevel.masks, "tis_level is not a masking level (token_mask, sequence_mask)")
         note(
             .maxResampleRounds, changed: maxResampleRounds != defaults.maxResampleRounds && !(dynamicSampling && rl),
             "dynamic_sampling is off")

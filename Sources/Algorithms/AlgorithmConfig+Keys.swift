@@ -125,6 +125,7 @@ extension AlgorithmConfig {
         case critic
         case tisLevel = "tis_level"
         case tisCap = "tis_cap"
+        case tisCapLow = "tis_cap_low"
         case dynamicSampling = "dynamic_sampling"
         case maxResampleRounds = "max_resample_rounds"
         case overlongFilter = "overlong_filter"
@@ -172,7 +173,8 @@ extension AlgorithmConfig {
             case .valueClip: "value clip c_v around the rollout-time values (PPO)"
             case .critic: "PPO critic: shared (value head on the policy) or separate (own copy + optimizer)"
             case .tisLevel: "truncated importance sampling vs the sampler's log-probs"
-            case .tisCap: "TIS truncation cap C"
+            case .tisCap: "TIS truncation cap C (the masking levels' upper band edge)"
+            case .tisCapLow: "lower band edge C_low of tis_level=token_mask|sequence_mask; 0 = none"
             case .dynamicSampling: "DAPO dynamic sampling: drop groups with equal rewards, resample"
             case .maxResampleRounds: "generation rounds dynamic sampling may use per step; 0 = unlimited"
             case .overlongFilter: "mask completions truncated at max_new_tokens without EOS"
@@ -336,6 +338,7 @@ extension AlgorithmConfig {
         case .critic: try f.visit(&critic, key)
         case .tisLevel: try f.visit(&tisLevel, key)
         case .tisCap: try f.visit(&tisCap, key)
+        case .tisCapLow: try f.visit(&tisCapLow, key)
         case .dynamicSampling: try f.visit(&dynamicSampling, key)
         case .maxResampleRounds: try f.visit(&maxResampleRounds, key)
         case .overlongFilter: try f.visit(&overlongFilter, key)

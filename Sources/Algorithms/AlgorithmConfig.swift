@@ -124,6 +124,9 @@ public struct AlgorithmConfig: Sendable, Equatable {
     public var tisLevel: TISLevel = .token
     /// TIS cap C; default 2.0 (TIS blog, verl `rollout_is_threshold`).
     public var tisCap: Double = 2.0
+    /// Lower edge C_low of the masking levels' band [C_low, C]; default 0 = none (TRL `clip_min`
+    /// None; OpenRLHF's icepop uses 0.5).
+    public var tisCapLow: Double = 0
 
     // MARK: GRPO++ (DAPO)
     /// Drop groups whose rewards are all equal and resample; default false (DAPO on).
@@ -234,6 +237,7 @@ public struct AlgorithmConfig: Sendable, Equatable {
         if !(vfCoef >= 0) { try fail(.vfCoef, "must be ≥ 0, got \(vfCoef)") }
         if !(valueClip > 0) { try fail(.valueClip, "must be > 0, got \(valueClip)") }
         if !(tisCap >= 1) || !tisCap.isFinite { try fail(.tisCap, "must be ≥ 1 (the truncation cap C; 2 is the TIS default), got \(tisCap)") }
+        if !(tisCapLow >= 0 && tisCapLow <= 1) { try fail(.tisCapLow, "must be in [0, 1] (the band's lower edge C_low; 0 = none), got \(tisCapLow)") }
         if maxResampleRounds < 0 { try fail(.maxResampleRounds, "must be ≥ 0 (0 = unlimited), got \(maxResampleRounds)") }
         if overlongBuffer < 0 { try fail(.overlongBuffer, "must be ≥ 0, got \(overlongBuffer)") }
         if overlongPenalty > 0 && overlongBuffer > maxNewTokens {

@@ -67,7 +67,7 @@ public struct PolicyObjectiveResult: Sendable, Equatable {
 /// | `entropy` | mean_m H (whenever entropies are given) |
 /// | `tis/weight_mean` | mean_m of the truncated TIS weight |
 /// | `tis/weight_max` | max_m of the raw TIS weight (before truncation) |
-/// | `tis/clip_frac` | fraction of loss tokens whose raw weight exceeded C |
+/// | `tis/clip_frac` | fraction of loss tokens whose raw weight exceeded C (masking levels: left [C_low, C]) |
 /// | `tis/logratio_mean` | mean_m(lp_roll − lp_old) |
 /// | `value/clipfrac` | fraction of loss tokens where the clipped value branch won |
 /// | `value/mean` | mean_m V |
@@ -124,12 +124,15 @@ public enum PolicyObjective {
         if config.tisLevel != .none, let roll = batch.rolloutLogprobs {
             // GMPO's loss is one term per row: its token-level weight is the row's geometric mean.
             let (weights, raw) = TruncatedImportanceSampling.weights(
-                batch: batch, level: config.tisLevel, cap: config.tisCap, geometricMean: config.policyLoss == .gmpo)
+                batch: batch, level: config.tisLevel, cap: config.tisCap, capLow: config.tisCapLow,
+                geometricMean: config.policyLoss == .gmpo)
             tis = weights
             for k in 0..<size where batch.mask[k] != 0 {
                 m["tis/weight_mean", default: 0] += weights[k] * perToken
                 m["tis/weight_max"] = max(m["tis/weight_max"] ?? 0, raw[k])
-                if raw[k] > config.tisCap { m["tis/clip_frac", default: 0] += perToken }
+                if TruncatedImportanceSampling.isCut(raw[k], level: config.tisLevel, cap: config.tisCap, capLow: config.tisCapLow) {
+                    m["tis/clip_frac", default: 0] += perToken
+                }
                 m["tis/logratio_mean", default: 0] += (roll[k] - batch.oldLogprobs[k]) * perToken
             }
         }

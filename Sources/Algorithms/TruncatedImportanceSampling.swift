@@ -9,6 +9,14 @@
 //   geometric: w_i       = min( exp(clamp((1/n_i) Σ_t m·(lp_old − lp_roll), −20, 20)), C )   per row
 //   ℓ_TIS = w_IS · ℓ_PPO        (after clipping and dual clip),   ∂ℓ_TIS/∂lp = w_IS·∂ℓ_PPO/∂lp
 //
+// Masked importance sampling (MIS; OpenRLHF `icepop` / `seq-mask-tis`, TRL `token_mask` /
+// `sequence_mask`) keeps the ratio r where it lies in the band [C_low, C] and drops the token (or
+// the whole row) from the policy loss where it does not, instead of truncating it:
+//   token_mask:     w[i,t] = r[i,t] · 1[C_low ≤ r[i,t] ≤ C] · m[i,t],   r = exp(clamp(lp_old − lp_roll, −20, 20))
+//   sequence_mask:  w_i    = r_i · 1[C_low ≤ r_i ≤ C],                 r_i from the summed log-ratio
+// A truncated weight still pushes a token the sampler over-sampled at weight C; a masked one is
+// ignored, which is the point when the gap comes from numerics rather than from the policy.
+//
 // The geometric level is what token-level TIS becomes under GMPO: GMPO's loss is one term per
 // sequence, ℓ_i = −A_i·Π_t ρ_t^(1/n_i), so a weight that varies along the row would make the
 // per-token gradient differ from the derivative of the reported loss. Its weight is the same
@@ -29,26 +37,39 @@ public enum TISLevel: String, ConfigChoice {
     case token
     /// One weight per row from the summed log-ratio (verl `rollout_is="sequence"`, TRL `sequence_truncate`).
     case sequence
+    /// Token ratio kept inside [C_low, C], token dropped outside (OpenRLHF `icepop`, TRL `token_mask`).
+    case tokenMask = "token_mask"
+    /// Row ratio kept inside [C_low, C], row dropped outside (OpenRLHF `seq-mask-tis`, TRL `sequence_mask`).
+    case sequenceMask = "sequence_mask"
 
-    public static var aliases: [String: TISLevel] { ["off": .none, "seq": .sequence] }
+    public static var aliases: [String: TISLevel] {
+        ["off": .none, "seq": .sequence, "icepop": .tokenMask, "seq-mask-tis": .sequenceMask]
+    }
+
+    /// True for the masking levels (a ratio outside the band drops the token or row).
+    public var masks: Bool { self == .tokenMask || self == .sequenceMask }
 
     public var summary: String {
         switch self {
         case .none: "no sampler-mismatch correction"
         case .token: "w = min(exp(lp_old − lp_roll), C) per token (TIS)"
         case .sequence: "w = min(exp(Σ_t (lp_old − lp_roll)), C) per row"
+        case .tokenMask: "w = r per token inside [tis_cap_low, C], token dropped outside (IcePop)"
+        case .sequenceMask: "w = r per row inside [tis_cap_low, C], row dropped outside"
         }
     }
 }
 
 /// Truncated importance weights and their diagnostics.
 public enum TruncatedImportanceSampling {
-    /// The weights ([B*T], 0 where m = 0) and the fraction of loss tokens whose raw weight exceeded C.
+    /// The weights ([B*T], 0 where m = 0) and the raw ratios they came from.
     /// - precondition: `batch.rolloutLogprobs` is set.
-    /// - Parameter geometricMean: with `level` token, one weight per row from the mean token
-    ///   log-ratio (GMPO's form, see above) instead of one per token.
+    /// - Parameters:
+    ///   - geometricMean: with a token level, one weight per row from the mean token log-ratio
+    ///     (GMPO's form, see above) instead of one per token.
+    ///   - capLow: C_low, the band's lower edge for the masking levels (0 = none).
     public static func weights(
-        batch: PolicyBatch, level: TISLevel, cap: Double, geometricMean: Bool = false
+        batch: PolicyBatch, level: TISLevel, cap: Double, capLow: Double = 0, geometricMean: Bool = false
     ) -> (weights: [Double], raw: [Double]) {
         guard let roll = batch.rolloutLogprobs else {
             preconditionFailure("TIS: rolloutLogprobs are required; record the sampler's log-probs")
@@ -58,17 +79,25 @@ public enum TruncatedImportanceSampling {
         switch level {
         case .none:
             for k in raw.indices where batch.mask[k] != 0 { raw[k] = 1 }
-        case .token where geometricMean:
+        case .token where geometricMean, .tokenMask where geometricMean:
             rowWeights(batch: batch, rollout: roll, into: &raw, geometricMean: true)
-        case .token:
+        case .token, .tokenMask:
             for k in raw.indices where batch.mask[k] != 0 {
                 raw[k] = clampedRatio(batch.oldLogprobs[k] - roll[k]).ratio
             }
-        case .sequence:
+        case .sequence, .sequenceMask:
             rowWeights(batch: batch, rollout: roll, into: &raw, geometricMean: false)
         }
-        let truncated = level == .none ? raw : raw.map { min($0, cap) }
-        return (truncated, raw)
+        switch level {
+        case .none: return (raw, raw)
+        case .token, .sequence: return (raw.map { min($0, cap) }, raw)
+        case .tokenMask, .sequenceMask: return (raw.map { $0 >= capLow && $0 <= cap ? $0 : 0 }, raw)
+        }
+    }
+
+    /// True when a raw ratio is cut by `level`: truncated above C, or outside [C_low, C] when masking.
+    public static func isCut(_ raw: Double, level: TISLevel, cap: Double, capLow: Double) -> Bool {
+        level.masks ? (raw < capLow || raw > cap) : raw > cap
     }
 
     /// One raw weight per row, broadcast to its loss tokens: exp of the summed (sequence) or

@@ -34,6 +34,13 @@ public final class FloatBuffer: @unchecked Sendable {
 
     deinit { pointer.deallocate() }
 
+    /// Counts in-place changes announced with ``markModified()`` (an optimizer step, a load), so
+    /// that copies derived from the contents — a model's bf16 weights — know when they are stale.
+    public private(set) var version = 0
+
+    /// Announces that the contents changed in place.
+    public func markModified() { version &+= 1 }
+
     /// Sets every element to zero.
     public func zero() { pointer.update(repeating: 0, count: count) }
 

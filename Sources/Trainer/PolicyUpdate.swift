@@ -49,6 +49,9 @@ extension RLTrainer {
             refLogprobs: scores.reference, rolloutLogprobs: rb.rolloutLogprobs, values: scores.values, oldValues: scores.values,
             rewards: rb.rewards, tokenRewards: a.biLevelGAE ? rb.turnRewardShifts() : nil, groupIDs: rb.groupIDs,
             responseLengths: rb.responseLengths)
+        if let old = scores.old {
+            metrics.merge(SamplerMismatch.metrics(old: old, rollout: rb.rolloutLogprobs, mask: rb.mask, cap: a.tisCap)) { $1 }
+        }
         let advantages = a.objective == .rl ? estimateAdvantages(batch, a, greedyRewards: greedyRewards, into: &metrics) : nil
         let inert = inertRows(advantages, rb, a)
         var perUpdate: [[String: Double]] = []
@@ -104,7 +107,10 @@ extension RLTrainer {
     /// when the objective needs it (RL only: SFT needs none of them).
     func scoreRollouts(_ rb: RolloutBatch, _ a: AlgorithmConfig) -> RolloutScores {
         let offPolicy = a.ppoEpochs > 1 || a.miniBatches > 1
-        let needsOld = a.objective == .rl && (offPolicy || critic != nil || a.klInReward)
+        // A sampler at another precision than the trainer draws from a different distribution: lp_old
+        // is recomputed so that TIS and the mismatch metrics see the gap (lp_old := lp_roll hides it).
+        let samplerDiffers = config.rolloutDType != config.trainDType
+        let needsOld = a.objective == .rl && (offPolicy || critic != nil || a.klInReward || samplerDiffers)
         let needsReference = a.objective == .rl && reference != nil
         guard needsOld || needsReference else { return RolloutScores() }
         var old = [Double](), ref = [Double](), values = [Double]()

@@ -61,6 +61,9 @@ public final class RLTrainer {
                 file: "--set", field: "token_budget",
                 message: "\(config.tokenBudget) exceeds the model's \(loaded.model.config.maxPositionEmbeddings) positions")
         }
+        // The sampler (rollouts, evaluation) and the trainer run their products at their own precisions.
+        loaded.model.inferencePrecision = config.rolloutDType
+        loaded.model.trainingPrecision = config.trainDType
         runner = EpisodeRunner(model: loaded.model, tokenizer: loaded.tokenizer, template: loaded.chatTemplate)
         optimizer = AdamW(
             layout: loaded.model.layout,
@@ -68,6 +71,7 @@ public final class RLTrainer {
         if config.algorithm.needsReferenceModel {
             let ref = LlamaModel(config: loaded.model.config)
             ref.copyParameters(from: loaded.model)
+            ref.trainingPrecision = config.trainDType
             reference = ref
         } else {
             reference = nil

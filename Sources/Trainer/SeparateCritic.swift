@@ -38,6 +38,7 @@ final class SeparateCritic: Critic {
     init(copying policy: LlamaModel, weightDecay: Float, maxGradNorm: Double) {
         model = LlamaModel(config: policy.config)
         model.copyParameters(from: policy)
+        model.trainingPrecision = policy.trainingPrecision  // the critic trains like the policy (train_dtype)
         head = ValueHead(channels: policy.config.hiddenSize)
         optimizer = AdamW(layout: model.layout, config: AdamWConfig(weightDecay: weightDecay))
         self.maxGradNorm = maxGradNorm

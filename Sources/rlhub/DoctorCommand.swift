@@ -9,7 +9,7 @@ import Tensor
 struct DoctorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "doctor",
-        abstract: "Print the code version, OpenBLAS version/core/threads, measured sgemm GFLOP/s, SQLite and libarchive versions.",
+        abstract: "Print the code version, OpenBLAS version/core/threads, measured sgemm GFLOP/s, oneDNN's version/ISA and bf16 GFLOP/s, SQLite and libarchive versions.",
         discussion: "Example: rlhub doctor --format json")
 
     @Option(help: "Output format: table or json.") var format: OutputFormat = .table
@@ -29,6 +29,11 @@ struct DoctorCommand: ParsableCommand {
         var openblas_coretype_env: String?
         var threads: Int
         var sgemm_gflops_2048: Double
+        var onednn_version: String
+        var onednn_isa: String
+        /// oneDNN's bf16 matmul implementation here, nil when bf16 settings are refused.
+        var onednn_bf16: String?
+        var bf16_gflops_2048: Double?
         var sqlite: String?
         var libarchive: String?
         var zstd: Bool
@@ -47,6 +52,7 @@ struct DoctorCommand: ParsableCommand {
         }
         let threads = try compute.apply()
         let gflops = SgemmProbe.medianGFLOPS(size: 2048, repeats: 5)
+        let bf16 = SgemmProbe.medianBF16GFLOPS(size: 2048, repeats: 5)
         let archive = SystemLibraries.libarchiveVersion()
         let report = Report(
             rlhub: RLHubVersion.string, code_version: CodeVersion.current.description,
@@ -54,6 +60,8 @@ struct DoctorCommand: ParsableCommand {
             openblas_core_selected: OpenBLASCore.bestCore(flags: flags),
             openblas_coretype_env: ProcessInfo.processInfo.environment[OpenBLASCore.environmentKey],
             threads: threads, sgemm_gflops_2048: (gflops * 10).rounded() / 10,
+            onednn_version: OneDNN.version, onednn_isa: OneDNN.isa, onednn_bf16: OneDNN.bf16Implementation,
+            bf16_gflops_2048: bf16.map { ($0 * 10).rounded() / 10 },
             sqlite: SystemLibraries.sqliteVersion(), libarchive: archive?.details ?? CheckpointArchive.libarchiveVersion,
             zstd: CheckpointArchive.supportsZstd,
             cpu_flags: flags.filter { $0.hasPrefix("avx") || $0 == "fma" }.sorted())
@@ -66,6 +74,12 @@ struct DoctorCommand: ParsableCommand {
               + (report.openblas_coretype_env.map { ", OPENBLAS_CORETYPE=\($0)" + (OpenBLASCore.wasReexecuted ? " set by rlhub" : " set by the user") } ?? "") + ")")
         print("  threads      \(threads)")
         print(String(format: "  sgemm        %.1f GFLOP/s (2048³, median of 5)", gflops))
+        print("oneDNN         \(report.onednn_version) (ISA \(report.onednn_isa))")
+        if let bf16, let impl = report.onednn_bf16 {
+            print(String(format: "  bf16 matmul  %.1f GFLOP/s (2048³, median of 5; %@)", bf16, impl as NSString))
+        } else {
+            print("  bf16 matmul  none: \(GEMM.bf16Unavailable ?? "unavailable") — rollout_dtype/train_dtype=bf16 are refused")
+        }
         print("SQLite         \(report.sqlite ?? "not found (apt-get install libsqlite3-dev)")")
         print("libarchive     \(report.libarchive ?? "not found (apt-get install libarchive-dev)")")
         print("  zstd         \(report.zstd ? "yes" : "no")")

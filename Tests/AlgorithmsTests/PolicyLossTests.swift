@@ -236,6 +236,48 @@ struct PolicyLossTests {
         expectClose(on.dLogprobs[0], -0.12499975, atol: 1e-8)
     }
 
+    // Masked importance sampling on the §13.5 batch (raw ratios e^0.05, e^−0.05, e^1, e^0.1, …):
+    // a ratio outside [C_low, C] drops its token (token_mask) or its row (sequence_mask).
+    @Test func maskedImportanceSamplingDropsOutsideTheBand() {
+        let batch = Fixture.batch(rollout: true)
+        let e05 = 1.05127110, em05 = 0.95122942
+        // token_mask, band [0.96, 2]: e^−0.05 (twice) and e^1 are dropped, the rest keep their ratio.
+        let token = TruncatedImportanceSampling.weights(batch: batch, level: .tokenMask, cap: 2, capLow: 0.96).weights
+        expectClose(
+            token, padded([[e05, 0, 1], [1, e05, 1, 0, 1], [1, 0], [1, 1, 1.10517092, 1]], columns: 5), atol: 1e-8)
+        // sequence_mask, band [0, 2]: row sums 0, 1.05 (e^1.05 = 2.86 > 2: row dropped), −0.05, 0.1.
+        let seq = TruncatedImportanceSampling.weights(batch: batch, level: .sequenceMask, cap: 2).weights
+        expectClose(
+            seq, padded([[1, 1, 1], [0, 0, 0, 0, 0], [em05, em05], [1.10517092, 1.10517092, 1.10517092, 1.10517092]], columns: 5),
+            atol: 1e-8)
+        var c = Fixture.lossConfig(.tokenMean)
+        c.tisLevel = .tokenMask
+        c.tisCap = 2
+        c.tisCapLow = 0.96
+        let r = evaluate(batch, c)
+        // Dropped tokens get no policy gradient; the rest is the derivative of the reported loss.
+        for (row, t) in [(0, 1), (1, 3), (2, 1)] { #expect(r.dLogprobs[row * 5 + t] == 0) }
+        let fd = finiteDifference(batch.logprobs, mask: batch.mask) {
+            PolicyObjective.evaluate(batch.replacingLogprobs($0), advantages: Fixture.grpoAdvantages, config: c).loss
+        }
+        expectClose(r.dLogprobs, fd, atol: 1e-7)
+        expectClose(r.metrics["tis/clip_frac"] ?? -1, 3.0 / 14, atol: 1e-12)
+    }
+
+    // The mismatch metrics on the same batch: Δ = lp_old − lp_roll is ±0.05 (twice each), 1, 0.1 and
+    // 0 on the other 8 of 14 loss tokens.
+    @Test func samplerMismatchMetrics() {
+        let batch = Fixture.batch(rollout: true)
+        let m = SamplerMismatch.metrics(old: batch.oldLogprobs, rollout: batch.rolloutLogprobs!, mask: batch.mask, cap: 2)
+        expectClose(m["mismatch/logp_abs_mean"] ?? -1, 1.3 / 14, atol: 1e-9)
+        expectClose(m["mismatch/logp_abs_max"] ?? -1, 1, atol: 1e-9)
+        // k3 = mean(e^Δ − 1 − Δ) = (2·0.00127110 + 2·0.00122942 + 0.71828183 + 0.00517092) / 14
+        expectClose(m["mismatch/k3"] ?? -1, 0.72845379 / 14, atol: 1e-8)
+        expectClose(m["mismatch/outside_frac"] ?? -1, 1.0 / 14, atol: 1e-12)
+        let same = SamplerMismatch.metrics(old: batch.oldLogprobs, rollout: batch.oldLogprobs, mask: batch.mask, cap: 2)
+        #expect(same["mismatch/logp_abs_max"] == 0 && same["mismatch/k3"] == 0)
+    }
+
     // §13.10: an extra row with n_i = 0 leaves every verl mode unchanged; dr-grpo-trl divides by B = 5.
     @Test func emptyRowChangesOnlyDrGRPOTRL() {
         let b = try! PolicyBatch(

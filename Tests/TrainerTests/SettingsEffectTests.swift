@@ -13,6 +13,7 @@ import Foundation
 import Generator
 import LM
 import Tasks
+import Tensor
 import Testing
 import Trainer
 
@@ -133,6 +134,8 @@ extension SettingCase {
         // Off-policy correction.
         .init(key: "tis_level", changed: "none", effect: .metric("tis/weight_mean"), file: "Algorithms/TruncatedImportanceSampling.swift"),
         .init(key: "tis_cap", base: ["tis_level=none"], changed: "3", effect: .warned("tis_level is none"), file: "Algorithms/AlgorithmConfig+Effects.swift"),
+        .init(key: "tis_cap_low", base: ["tis_level=token_mask", "rollout_dtype=bf16"], changed: "0.9999", effect: .metric("tis/clip_frac"), file: "Algorithms/TruncatedImportanceSampling.swift"),
+        .init(key: "tis_cap_low", changed: "0.5", effect: .warned("not a masking level"), file: "Algorithms/AlgorithmConfig+Effects.swift"),
         // GRPO++.
         .init(key: "dynamic_sampling", changed: "true", effect: .metric("dynamic_sampling/rounds"), file: "Trainer/Rollout.swift"),
         .init(key: "max_resample_rounds", base: ["dynamic_sampling=true", "prompts_per_step=8"], changed: "1", effect: .metric("dynamic_sampling/rounds"), file: "Algorithms/DynamicSampling.swift"),
@@ -154,6 +157,9 @@ extension SettingCase {
         .init(key: "micro_batch_tokens", changed: "128", effect: .roundingOnly, file: "Trainer/BatchBuilder.swift"),
         .init(key: "lr_schedule", steps: 2, changed: "linear", effect: .metric("lr"), file: "LM/Training/LearningRateSchedule.swift"),
         .init(key: "value_lr_scale", preset: .ppo, task: effectMultiTurnTask, steps: 2, changed: "1", effect: .metric("value/mean"), file: "Trainer/PolicyUpdate.swift"),
+        // Precision (bf16 cases are refused, as the key documents, on a CPU without a bf16 matmul).
+        .init(key: "rollout_dtype", changed: "bf16", effect: .metric("mismatch/logp_abs_mean"), file: "Trainer/PolicyUpdate.swift"),
+        .init(key: "train_dtype", changed: "bf16", effect: .update, file: "LM/Model/LlamaTraining.swift"),
     ]
 }
 
@@ -213,6 +219,16 @@ final class ObservedRun {
 struct SettingsEffectTests {
     @Test(arguments: SettingCase.all)
     func keyHasItsDocumentedEffect(_ c: SettingCase) throws {
+        if let reason = GEMM.bf16Unavailable, (c.base + [c.changed]).contains(where: { $0.hasSuffix("bf16") }) {
+            // This CPU refuses bf16 settings in one line; the documented effect needs one that has them.
+            var config = try effectConfig(c.preset, task: c.task, steps: c.steps, [])
+            let error = #expect(throws: ConfigError.self) {
+                for a in c.base + ["\(c.key)=\(c.changed)"] { try config.set(a) }
+                try config.validate()
+            }
+            #expect(error.map { "\($0)" }?.contains("bf16") == true, "\(reason)")
+            return
+        }
         let base = try effectConfig(c.preset, task: c.task, steps: c.steps, c.base)
         try base.validate()
         var changed = base

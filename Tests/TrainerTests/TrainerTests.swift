@@ -173,6 +173,10 @@ struct TrainerTests {
         expectError("loss_agg=token-sum", mentions: "token-mean")  // lists the valid names
         expectError("steps=abc", mentions: "steps")
         expectError("micro_batch_tokens=16", mentions: "token_budget")
+        expectError("rollout_dtype=fp16", mentions: "bf16")  // lists the valid precisions
+        expectError("tis_level=mask", mentions: "token_mask")
+        expectError("tis_cap_low=1.5", mentions: "tis_cap_low")
+        if GEMM.bf16Unavailable != nil { expectError("train_dtype=bf16", mentions: "bf16") }
         c.tokenBudget = 100_000
         #expect(throws: (any Error).self) { try RLTrainer(config: c, loaded: try tinyModel(), sink: MemoryMetricSink()) }
     }
@@ -185,6 +189,37 @@ struct TrainerTests {
         #expect(a.hash != b.hash)
         let decoded = try JSONDecoder().decode(TrainConfig.self, from: a.canonicalJSON())
         #expect(decoded == a && decoded.hash == a.hash)
+        // Every config records its precisions; one stored before the keys existed reads as fp32.
+        let text = String(decoding: a.canonicalJSON(), as: UTF8.self)
+        #expect(text.contains("\"rollout_dtype\":\"fp32\"") && text.contains("\"train_dtype\":\"fp32\""))
+        let older = text.replacingOccurrences(of: ",\"rollout_dtype\":\"fp32\"", with: "")
+            .replacingOccurrences(of: "\"train_dtype\":\"fp32\",", with: "")
+        #expect(!older.contains("dtype"))
+        #expect(try JSONDecoder().decode(TrainConfig.self, from: Data(older.utf8)) == a)
+    }
+
+    /// A bf16 sampler with an fp32 trainer: lp_old is recomputed even on-policy, the gap is logged,
+    /// and the run is bit-reproducible (same config, seed and threads, twice).
+    @Test(.enabled(if: GEMM.bf16Unavailable == nil, "no bf16 matmul on this CPU"))
+    func bf16SamplerLogsTheMismatchAndReproduces() throws {
+        var c = try smallConfig(.grpo, task: "add:digits=1,lenient=true")
+        try c.set("rollout_dtype=bf16")
+        try c.set("tis_level=token_mask")
+        func run() throws -> ([Float], [String: Double]) {
+            let loaded = try tinyModel()
+            let sink = MemoryMetricSink()
+            let trainer = try RLTrainer(config: c, loaded: loaded, sink: sink)
+            while trainer.step < c.steps { try trainer.runStep() }
+            return (loaded.model.parameters.array, sink.records.last?.metrics ?? [:])
+        }
+        let (p1, m1) = try run(), (p2, m2) = try run()
+        #expect(bitEqual(p1, p2))
+        let gap = try #require(m1["mismatch/logp_abs_mean"])
+        #expect(gap > 0 && gap < 0.05, "mean |Δ log p| \(gap)")
+        #expect((m1["mismatch/logp_abs_max"] ?? 0) >= gap && (m1["mismatch/k3"] ?? -1) >= 0)
+        #expect(m1["tis/weight_mean"] != nil)
+        let untimed = { (m: [String: Double]) in m.filter { !$0.key.hasPrefix("time/") && !$0.key.hasPrefix("perf/") } }
+        #expect(untimed(m1) == untimed(m2))
     }
 }
 

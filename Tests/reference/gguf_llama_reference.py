@@ -2,7 +2,7 @@
 """Float64 numpy reference for llama.cpp's LLAMA forward pass on a GGUF file, as stored (no torch).
 
     gguf_llama_reference.py --gguf PATH --tokens 1,2,3 [--tokens 4,5 ...] [--out FILE] [--last-only]
-                            [--greedy N]
+                            [--greedy N] [--bf16]
 
 --out FILE   raw little-endian float64 logits, sequences concatenated in --tokens order; each
              sequence is [len, vocab] row-major, or with --last-only just its last position [vocab].
@@ -127,8 +127,20 @@ def check_weights(w, config, reader):
         sys.exit(f"GGUF: {ARCH}.vocab_size {config['vocab']} disagrees with the token_embd/output rows")
 
 
+BF16 = False
+
+
+def to_bf16(x):
+    """float64 -> float32 -> bfloat16 (round to nearest even on the bit pattern) -> float64."""
+    bits = np.ascontiguousarray(x, dtype=np.float32).view(np.uint32).astype(np.uint64)
+    rounded = ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16) << 16
+    return rounded.astype(np.uint32).view(np.float32).astype(np.float64)
+
+
 def linear(x, weight):
     """weight is [out, in] (ne1, ne0)."""
+    if BF16:
+        return to_bf16(x) @ to_bf16(weight).T
     return x @ weight.T
 
 
@@ -225,7 +237,10 @@ def main():
     parser.add_argument("--out", help="output file (raw little-endian float64 logits)")
     parser.add_argument("--last-only", action="store_true", help="write only each sequence's last position")
     parser.add_argument("--greedy", type=int, metavar="N", help="print N greedy continuation ids per sequence")
+    parser.add_argument("--bf16", action="store_true", help="round the inputs of every linear layer to bfloat16")
     args = parser.parse_args()
+    global BF16
+    BF16 = args.bf16
     if args.out is None and args.greedy is None:
         parser.error("need --out and/or --greedy")
     if args.greedy is not None and args.greedy < 0:

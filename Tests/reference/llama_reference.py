@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 """Float64 numpy reference for HF transformers' LlamaForCausalLM (no torch).
 
-    llama_reference.py --model DIR --tokens 1,2,3 [--tokens 4,5 ...] --out FILE [--logprobs]
+    llama_reference.py --model DIR --tokens 1,2,3 [--tokens 4,5 ...] --out FILE [--logprobs] [--bf16]
 
 Reads DIR/config.json and DIR/model.safetensors (or a sharded model.safetensors.index.json) with
 HF tensor names, and writes FILE as raw little-endian float64, sequences concatenated:
   default     each sequence's logits, [len, vocab] row-major;
   --logprobs  each sequence's log-softmax of the logits at position t gathered at token t+1
               (len-1 values).
+
+--bf16      emulates bf16 matrix products: the two inputs of every linear layer (the LM head included)
+            are rounded to bfloat16 (round to nearest even on the float32 bit pattern) before the
+            float64 product; attention, norms and softmax stay float64 (rlhub's `rollout_dtype=bf16`).
 
 The maths follows modeling_llama.py, but everything is float64: HF itself computes the rotary
 cos/sin in float32 even for a float64 model, so HF logits differ from these by ~1e-7 relative.
@@ -65,8 +69,20 @@ def load_weights(folder):
     return {name: value.astype(np.float64) for name, value in tensors.items()}
 
 
+BF16 = False
+
+
+def to_bf16(x):
+    """float64 -> float32 -> bfloat16 (round to nearest even on the bit pattern) -> float64."""
+    bits = np.ascontiguousarray(x, dtype=np.float32).view(np.uint32).astype(np.uint64)
+    rounded = ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16) << 16
+    return rounded.astype(np.uint32).view(np.float32).astype(np.float64)
+
+
 def linear(x, weight):
     """HF stores weights [out, in]."""
+    if BF16:
+        return to_bf16(x) @ to_bf16(weight).T
     return x @ weight.T
 
 
@@ -149,7 +165,10 @@ def main():
     parser.add_argument("--tokens", action="append", required=True, help="comma-separated ids; repeatable")
     parser.add_argument("--out", required=True, help="output file (raw little-endian float64)")
     parser.add_argument("--logprobs", action="store_true", help="write next-token log-probs instead of logits")
+    parser.add_argument("--bf16", action="store_true", help="round the inputs of every linear layer to bfloat16")
     args = parser.parse_args()
+    global BF16
+    BF16 = args.bf16
 
     config = load_config(args.model)
     weights = load_weights(args.model)

@@ -101,6 +101,7 @@ public enum GGUFModel {
                 unpermuteRows(out, heads: config.numKeyValueHeads, headDim: config.headDim, columns: entry.shape[1])
             }
         }
+        model.parameters.markModified()
         let tokenizer = try loadTokenizer(file: file)
         let template = try file.string("tokenizer.chat_template").map { source throws(InputError) in
             try ChatTemplate(jinjaSource: source, path: path)

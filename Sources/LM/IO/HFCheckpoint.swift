@@ -122,6 +122,7 @@ public enum HFCheckpoint {
             try file.copyFloats(
                 entry.name, into: UnsafeMutableBufferPointer(start: model.parameters.pointer + entry.offset, count: entry.count))
         }
+        model.parameters.markModified()
         let tokenizer = try loadTokenizer(folder: folder, config: config)
         return LoadedModel(
             model: model, tokenizer: tokenizer, source: folder, chatTemplate: try loadChatTemplate(folder: folder))

@@ -19,6 +19,14 @@ public final class LlamaModel: @unchecked Sendable {
     var trainingStateStorage: TrainingState?
     /// Buffers of the incremental (KV-cache) forward pass (see LlamaInference.swift).
     var inferenceStorage: InferenceWorkspace?
+    /// Precision of the matrix products of generation (``extend(cache:tokens:slots:logitRows:)``):
+    /// the sampler's (`rollout_dtype`).
+    public var inferencePrecision: GEMM.Precision = .fp32
+    /// Precision of the matrix products of ``forward(_:temperature:)`` and ``backward(dLogprobs:dEntropies:dHidden:)``:
+    /// the trainer's (`train_dtype`). bf16 is mixed precision: fp32 master weights, gradients and optimizer.
+    public var trainingPrecision: GEMM.Precision = .fp32
+    /// The bf16 copy of ``parameters`` and the parameters' version it was converted from.
+    var bf16Storage: (buffer: BFloat16Buffer, version: Int)?
     var attentionShape: AttentionShape {
         AttentionShape(heads: config.numAttentionHeads, kvHeads: config.numKeyValueHeads, headDim: config.headDim)
     }
@@ -64,6 +72,10 @@ public final class LlamaModel: @unchecked Sendable {
 
     /// Pointer to a parameter tensor by offset.
     @inline(__always) func w(_ offset: Int) -> UnsafeMutablePointer<Float> { parameters.pointer + offset }
+    /// The bf16 weights for products of `precision`, or nil in fp32 (offsets as ``w(_:)``).
+    @inline(__always) func lowPrecisionWeights(_ precision: GEMM.Precision) -> UnsafePointer<BFloat16>? {
+        precision == .bf16 ? bf16Parameters() : nil
+    }
     /// Pointer to a gradient tensor by offset.
     @inline(__always) func g(_ offset: Int) -> UnsafeMutablePointer<Float> { gradients.pointer + offset }
 
@@ -74,7 +86,21 @@ public final class LlamaModel: @unchecked Sendable {
     public func copyParameters(from other: LlamaModel) {
         precondition(other.layout.totalCount == layout.totalCount, "copyParameters: shapes differ")
         parameters.pointer.update(from: other.parameters.pointer, count: layout.totalCount)
+        parameters.markModified()
     }
+
+    /// The parameters' bf16 copy (same layout), converted again whenever the parameters changed
+    /// since the last conversion (``FloatBuffer/version``: once per optimizer step, not per call).
+    func bf16Parameters() -> UnsafePointer<BFloat16> {
+        if let (copy, version) = bf16Storage, version == parameters.version { return UnsafePointer(copy.pointer) }
+        let copy = bf16Storage?.buffer ?? BFloat16Buffer(count: layout.totalCount)
+        BFloat16Conversion.convert(parameters.pointer, to: copy.pointer, count: layout.totalCount)
+        bf16Storage = (copy, parameters.version)
+        return UnsafePointer(copy.pointer)
+    }
+
+    /// Bytes of the bf16 weight copy (0 until a bf16 product has run).
+    public var bf16WeightBytes: Int { bf16Storage?.buffer.byteCount ?? 0 }
 
     /// FLOPs of one forward pass over `tokens` tokens whose `logitRows` rows need the LM head,
     /// with `attentionPairs` = Σ T² over sequences (matmuls only: 2 per multiply-add).

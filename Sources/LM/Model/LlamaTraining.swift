@@ -56,6 +56,9 @@ extension LlamaModel {
         let shape = attentionShape
         let QKV = shape.qkvStride, AO = shape.outStride, NP = config.numAttentionHeads * a.pairCapacity
         let eps = config.rmsNormEps
+        let lowPrecision = lowPrecisionWeights(trainingPrecision)
+        /// The bf16 copy of the weight at `offset` when training in bf16.
+        func b(_ offset: Int) -> UnsafePointer<BFloat16>? { lowPrecision.map { $0 + offset } }
         batch.tokens.withUnsafeBufferPointer { tok in
             batch.positions.withUnsafeBufferPointer { pos in
                 Embedding.forward(
@@ -68,7 +71,7 @@ extension LlamaModel {
                     RMSNorm.forward(
                         out: xn1, rstd: a.rstd1.pointer + l * N, inp: x, weight: w(lw.inputNorm),
                         N: N, C: C, eps: eps)
-                    Matmul.forward(out: qkv, inp: xn1, weight: w(lw.qkv), N: N, I: C, O: QKV)
+                    Matmul.forward(out: qkv, inp: xn1, weight: w(lw.qkv), weightBF16: b(lw.qkv), N: N, I: C, O: QKV)
                     rope.apply(qkv, positions: pos.baseAddress!, N: N, stride: QKV, offset: 0, heads: shape.heads)
                     rope.apply(
                         qkv, positions: pos.baseAddress!, N: N, stride: QKV,
@@ -77,14 +80,14 @@ extension LlamaModel {
                         out: ao, probs: a.probs.pointer + l * NP, qkv: qkv, segments: batch.segments,
                         shape: shape)
                     h.update(from: x, count: N * C)
-                    Matmul.forward(out: h, inp: ao, weight: w(lw.o), N: N, I: AO, O: C, accumulate: true)
+                    Matmul.forward(out: h, inp: ao, weight: w(lw.o), weightBF16: b(lw.o), N: N, I: AO, O: C, accumulate: true)
                     RMSNorm.forward(
                         out: xn2, rstd: a.rstd2.pointer + l * N, inp: h, weight: w(lw.postNorm),
                         N: N, C: C, eps: eps)
-                    Matmul.forward(out: gu, inp: xn2, weight: w(lw.gateUp), N: N, I: C, O: 2 * I)
+                    Matmul.forward(out: gu, inp: xn2, weight: w(lw.gateUp), weightBF16: b(lw.gateUp), N: N, I: C, O: 2 * I)
                     SwiGLU.forward(act: act, gateUp: gu, N: N, I: I)
                     xNext.update(from: h, count: N * C)
-                    Matmul.forward(out: xNext, inp: act, weight: w(lw.down), N: N, I: I, O: C, accumulate: true)
+                    Matmul.forward(out: xNext, inp: act, weight: w(lw.down), weightBF16: b(lw.down), N: N, I: I, O: C, accumulate: true)
                 }
                 RMSNorm.forward(
                     out: a.finalNorm.pointer, rstd: a.rstdFinal.pointer,
@@ -94,8 +97,8 @@ extension LlamaModel {
                 batch.targets.withUnsafeBufferPointer { tgt in
                     LMHead.forward(
                         logprob: a.logprob.pointer, entropy: a.entropy.pointer, lse: a.lse.pointer,
-                        x: a.finalNorm.pointer, weight: w(layout.lmHead), targets: tgt.baseAddress!,
-                        active: st.active, temperature: temperature, workspace: a.head)
+                        x: a.finalNorm.pointer, weight: w(layout.lmHead), weightBF16: b(layout.lmHead),
+                        targets: tgt.baseAddress!, active: st.active, temperature: temperature, workspace: a.head)
                 }
             }
         }
@@ -129,6 +132,9 @@ extension LlamaModel {
         let shape = attentionShape
         let QKV = shape.qkvStride, AO = shape.outStride, NP = config.numAttentionHeads * a.pairCapacity
         _ = gradients  // allocate before use
+        // The same bf16 weights as the forward (the parameters do not change in between).
+        let lowPrecision = lowPrecisionWeights(trainingPrecision)
+        func b(_ offset: Int) -> UnsafePointer<BFloat16>? { lowPrecision.map { $0 + offset } }
         let dRes = a.dResidual.pointer, dNorm = a.dNorm.pointer
 
         a.dFinal.pointer.update(repeating: 0, count: N * C)
@@ -137,7 +143,7 @@ extension LlamaModel {
                 dEntropies.withOptionalPointer { dent in
                     LMHead.backward(
                         dX: a.dFinal.pointer, dWeight: g(layout.lmHead), dLogprob: dlp.baseAddress!,
-                        dEntropy: dent, x: a.finalNorm.pointer, weight: w(layout.lmHead),
+                        dEntropy: dent, x: a.finalNorm.pointer, weight: w(layout.lmHead), weightBF16: b(layout.lmHead),
                         targets: tgt.baseAddress!, lse: a.lse.pointer, entropy: a.entropy.pointer,
                         active: st.active, temperature: st.temperature, workspace: a.head)
                 }
@@ -157,19 +163,19 @@ extension LlamaModel {
                 let (x, xn1, qkv, ao, h, xn2, gu, act) = a.layer(l, rows: N, config: config)
                 // x' = h + down(act): dh = dx' (kept in dRes), dact = dx'·W_down
                 Matmul.backward(
-                    dInp: a.dAct.pointer, dWeight: g(lw.down), dOut: dRes, inp: act, weight: w(lw.down),
+                    dInp: a.dAct.pointer, dWeight: g(lw.down), dOut: dRes, inp: act, weight: w(lw.down), weightBF16: b(lw.down),
                     N: N, I: I, O: C)
                 SwiGLU.backward(dGateUp: a.dGateUp.pointer, dAct: a.dAct.pointer, gateUp: gu, N: N, I: I)
                 Matmul.backward(
                     dInp: dNorm, dWeight: g(lw.gateUp), dOut: a.dGateUp.pointer, inp: xn2,
-                    weight: w(lw.gateUp), N: N, I: C, O: 2 * I)
+                    weight: w(lw.gateUp), weightBF16: b(lw.gateUp), N: N, I: C, O: 2 * I)
                 RMSNorm.backward(
                     dInp: dRes, dWeight: g(lw.postNorm), dOut: dNorm, inp: h, weight: w(lw.postNorm),
                     rstd: a.rstd2.pointer + l * N, N: N, C: C, accumulate: true,
                     scratch: a.normScratch.pointer)
                 // h = x + o_proj(ao): dx = dh, dao = dh·W_o
                 Matmul.backward(
-                    dInp: a.dAttnOut.pointer, dWeight: g(lw.o), dOut: dRes, inp: ao, weight: w(lw.o),
+                    dInp: a.dAttnOut.pointer, dWeight: g(lw.o), dOut: dRes, inp: ao, weight: w(lw.o), weightBF16: b(lw.o),
                     N: N, I: AO, O: C)
                 Attention.backward(
                     dQKV: a.dQKV.pointer, dOut: a.dAttnOut.pointer, probs: a.probs.pointer + l * NP,
@@ -181,7 +187,7 @@ extension LlamaModel {
                     a.dQKV.pointer, positions: pos.baseAddress!, N: N, stride: QKV,
                     offset: shape.heads * shape.headDim, heads: shape.kvHeads, inverse: true)
                 Matmul.backward(
-                    dInp: dNorm, dWeight: g(lw.qkv), dOut: a.dQKV.pointer, inp: xn1, weight: w(lw.qkv),
+                    dInp: dNorm, dWeight: g(lw.qkv), dOut: a.dQKV.pointer, inp: xn1, weight: w(lw.qkv), weightBF16: b(lw.qkv),
                     N: N, I: C, O: QKV)
                 RMSNorm.backward(
                     dInp: dRes, dWeight: g(lw.inputNorm), dOut: dNorm, inp: x, weight: w(lw.inputNorm),

@@ -65,6 +65,7 @@ public final class AdamW: @unchecked Sendable {
         let stepSize = lr / bc1
         let invSqrtBC2 = 1 / bc2.squareRoot()
         let p = parameters.pointer, g = gradients.pointer, mp = m.pointer, vp = v.pointer
+        parameters.markModified()
         if c.weightDecay > 0 {
             let keep = 1 - lr * c.weightDecay
             for range in decayRanges {

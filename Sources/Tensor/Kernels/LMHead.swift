@@ -10,6 +10,8 @@
 // The full (N, V) logits never exist: rows are processed `chunk` at a time, and backward
 // recomputes a chunk's logits (one extra forward matmul of the head instead of N·V floats).
 // Only rows that have a target are computed at all (prompt rows of RL batches are skipped).
+// With the head's bf16 copy, its products run in bf16 (fp32 accumulation); the log-softmax, the
+// entropy and their gradients stay fp32.
 
 /// Reusable buffers for ``LMHead``: one chunk of logits and gathered rows.
 public final class LMHeadWorkspace: @unchecked Sendable {
@@ -42,6 +44,7 @@ public enum LMHead {
     public static func forward(
         logprob: UnsafeMutablePointer<Float>, entropy: UnsafeMutablePointer<Float>,
         lse: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+        weightBF16: UnsafePointer<BFloat16>? = nil,
         targets: UnsafePointer<Int32>, active: [Int32], temperature: Float,
         workspace ws: LMHeadWorkspace
     ) {
@@ -51,7 +54,8 @@ public enum LMHead {
         while start < active.count {
             let n = min(ws.chunk, active.count - start)
             gather(ws.rows.pointer, x, active, start, n, C)
-            Matmul.forward(out: ws.logits.pointer, inp: ws.rows.pointer, weight: weight, N: n, I: C, O: V)
+            Matmul.forward(
+                out: ws.logits.pointer, inp: ws.rows.pointer, weight: weight, weightBF16: weightBF16, N: n, I: C, O: V)
             let logits = ws.logits.pointer
             parallelChunks(n) { _, ks in
                 for k in ks {
@@ -78,8 +82,8 @@ public enum LMHead {
     public static func backward(
         dX: UnsafeMutablePointer<Float>, dWeight: UnsafeMutablePointer<Float>,
         dLogprob: UnsafePointer<Float>, dEntropy: UnsafePointer<Float>?,
-        x: UnsafePointer<Float>, weight: UnsafePointer<Float>, targets: UnsafePointer<Int32>,
-        lse: UnsafePointer<Float>, entropy: UnsafePointer<Float>, active: [Int32],
+        x: UnsafePointer<Float>, weight: UnsafePointer<Float>, weightBF16: UnsafePointer<BFloat16>? = nil,
+        targets: UnsafePointer<Int32>, lse: UnsafePointer<Float>, entropy: UnsafePointer<Float>, active: [Int32],
         temperature: Float, workspace ws: LMHeadWorkspace
     ) {
         let V = ws.vocab, C = ws.channels
@@ -88,7 +92,8 @@ public enum LMHead {
         while start < active.count {
             let n = min(ws.chunk, active.count - start)
             gather(ws.rows.pointer, x, active, start, n, C)
-            Matmul.forward(out: ws.logits.pointer, inp: ws.rows.pointer, weight: weight, N: n, I: C, O: V)
+            Matmul.forward(
+                out: ws.logits.pointer, inp: ws.rows.pointer, weight: weight, weightBF16: weightBF16, N: n, I: C, O: V)
             let logits = ws.logits.pointer
             parallelChunks(n) { _, ks in
                 for k in ks {
@@ -103,7 +108,7 @@ public enum LMHead {
             // dRows = dZ · W ; dW += dZᵀ · rows
             Matmul.backward(
                 dInp: ws.dRows.pointer, dWeight: dWeight, dOut: logits, inp: ws.rows.pointer,
-                weight: weight, N: n, I: C, O: V)
+                weight: weight, weightBF16: weightBF16, N: n, I: C, O: V)
             for k in 0..<n {
                 let dst = dX + Int(active[start + k]) * C
                 let src = ws.dRows.pointer + k * C

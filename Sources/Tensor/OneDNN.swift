@@ -1,0 +1,247 @@
+// rlhub — the only file that imports oneDNN: matmul primitives (fp32 and bf16), cached by shape.
+//
+// oneDNN (Debian's libdnnl, the library PyTorch's CPU backend runs on) JIT-compiles a matmul for
+// each shape; creating one costs ≈ 0.4 ms, so primitives are cached by their full description and
+// the cache is emptied when it reaches `capacity` (training sees a new row count per micro-batch).
+// Operands are described by strides, so a transposed operand is the same memory read differently
+// and a bf16 weight copy serves x·Wᵀ and dY·W alike. Accumulation (β = 1) is oneDNN's sum post-op.
+// Calls are serialised by one lock: the scratchpad and the bf16 conversion buffers are shared.
+// oneDNN's CPU matmul has no atomics, so for a given thread count its results are bit-reproducible
+// (Tests/TensorTests/BF16Tests.swift checks it).
+@preconcurrency import CDNNL
+import Synchronization
+
+/// Matrix products on oneDNN. Use ``GEMM``, which decides when oneDNN runs.
+public enum OneDNN {
+    /// Element type of an operand.
+    public enum DataType: Sendable { case fp32, bf16 }
+
+    /// oneDNN's version, e.g. `2.6.3`.
+    public static var version: String {
+        guard let v = dnnl_version()?.pointee else { return "unknown" }
+        return "\(v.major).\(v.minor).\(v.patch)"
+    }
+
+    /// The instruction set oneDNN dispatches to on this CPU (e.g. `avx512_core_bf16`, `avx2`).
+    public static var isa: String {
+        switch dnnl_get_effective_cpu_isa() {
+        case dnnl_cpu_isa_avx512_core_amx: "avx512_core_amx"
+        case dnnl_cpu_isa_avx512_core_bf16: "avx512_core_bf16"
+        case dnnl_cpu_isa_avx512_core_vnni: "avx512_core_vnni"
+        case dnnl_cpu_isa_avx512_core: "avx512_core"
+        case dnnl_cpu_isa_avx2_vnni: "avx2_vnni"
+        case dnnl_cpu_isa_avx2: "avx2"
+        case dnnl_cpu_isa_avx: "avx"
+        case dnnl_cpu_isa_sse41: "sse41"
+        default: "other"
+        }
+    }
+
+    /// The implementation oneDNN picks for a bf16 matmul here (e.g. `brg:avx512_core_bf16`), or nil
+    /// when it has none. A reference implementation (`ref`/`gemm:ref`) counts as none: it would be
+    /// correct but hundreds of times slower, so bf16 settings are refused instead.
+    public static let bf16Implementation: String? = {
+        let name = context.withLock { ctx in
+            ctx.implementation(MatmulKey(
+                M: 64, N: 64, K: 64, transA: false, transB: true, lda: 64, ldb: 64, ldc: 64,
+                type: .bf16, accumulate: false))
+        }
+        guard let name, !name.contains("ref") else { return nil }
+        return name
+    }()
+
+    /// The implementation oneDNN picks for an fp32 matmul of this shape (diagnostics, `rlhub doctor`).
+    public static func fp32Implementation(M: Int, N: Int, K: Int) -> String? {
+        context.withLock { ctx in
+            ctx.implementation(MatmulKey(
+                M: M, N: N, K: K, transA: false, transB: true, lda: K, ldb: K, ldc: N, type: .fp32,
+                accumulate: false))
+        }
+    }
+
+    /// `C = op(A)·op(B) + β·C` in row-major storage with fp32 or bf16 inputs and an fp32 result
+    /// (fp32 accumulation). fp32 operands of a bf16 product are converted here, into buffers the
+    /// calls share (no allocation once they have grown to the largest shape).
+    static func matmul(
+        type: DataType, transA: Bool, transB: Bool, M: Int, N: Int, K: Int,
+        A: GEMM.Operand, lda: Int, B: GEMM.Operand, ldb: Int,
+        beta: Float, C: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        precondition(beta == 0 || beta == 1, "OneDNN.matmul: β must be 0 or 1")
+        let threads = Int32(ComputeThreads.count)
+        context.withLock { ctx in
+            var lda = lda, ldb = ldb
+            let a = ctx.operand(A, type: type, rows: transA ? K : M, cols: transA ? M : K, ld: &lda, slot: 0)
+            let b = ctx.operand(B, type: type, rows: transB ? N : K, cols: transB ? K : N, ld: &ldb, slot: 1)
+            let key = MatmulKey(
+                M: M, N: N, K: K, transA: transA, transB: transB, lda: lda, ldb: ldb, ldc: ldc, type: type,
+                accumulate: beta == 1)
+            let p = ctx.primitive(key)
+            omp_set_num_threads(threads)
+            ctx.execute(p, a: a, b: b, c: UnsafeMutableRawPointer(C))
+        }
+    }
+
+    // MARK: - State behind the lock
+
+    struct MatmulKey: Hashable {
+        var M, N, K: Int
+        var transA, transB: Bool
+        var lda, ldb, ldc: Int
+        var type: DataType
+        var accumulate: Bool
+    }
+
+    /// A created primitive and the memory objects it is executed with (data handles set per call).
+    final class Primitive {
+        let primitive: dnnl_primitive_t
+        let src: dnnl_memory_t, weights: dnnl_memory_t, dst: dnnl_memory_t
+        let scratchpad: dnnl_memory_t?
+        let scratchBytes: Int
+        let implementation: String
+
+        init(
+            primitive: dnnl_primitive_t, src: dnnl_memory_t, weights: dnnl_memory_t, dst: dnnl_memory_t,
+            scratchpad: dnnl_memory_t?, scratchBytes: Int, implementation: String
+        ) {
+            self.primitive = primitive
+            self.src = src
+            self.weights = weights
+            self.dst = dst
+            self.scratchpad = scratchpad
+            self.scratchBytes = scratchBytes
+            self.implementation = implementation
+        }
+
+        deinit {
+            dnnl_primitive_destroy(primitive)
+            for m in [src, weights, dst] { dnnl_memory_destroy(m) }
+            if let scratchpad { dnnl_memory_destroy(scratchpad) }
+        }
+    }
+
+    final class Context: @unchecked Sendable {
+        var engine: dnnl_engine_t?
+        var stream: dnnl_stream_t?
+        var cache: [MatmulKey: Primitive] = [:]
+        /// Primitives kept at most; the cache is emptied when full (a new row count per micro-batch
+        /// would otherwise grow it without bound).
+        let capacity = 512
+        var scratch = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 64)
+        var scratchBytes = 64
+        /// bf16 copies of fp32 operands: slot 0 for A, 1 for B.
+        var converted: [BFloat16Buffer] = [BFloat16Buffer(count: 0), BFloat16Buffer(count: 0)]
+
+        init() {
+            check(dnnl_engine_create(&engine, dnnl_cpu, 0), "engine")
+            check(dnnl_stream_create(&stream, engine, UInt32(dnnl_stream_default_flags.rawValue)), "stream")
+        }
+
+        /// The operand as oneDNN reads it: a bf16 product converts an fp32 operand (stored `rows × cols`,
+        /// row stride `ld`) into a contiguous buffer and sets `ld` to `cols`.
+        func operand(
+            _ op: GEMM.Operand, type: DataType, rows: Int, cols: Int, ld: inout Int, slot: Int
+        ) -> UnsafeMutableRawPointer {
+            switch (op, type) {
+            case (.fp32(let p), .fp32): return UnsafeMutableRawPointer(mutating: p)
+            case (.bf16(let p), .bf16): return UnsafeMutableRawPointer(mutating: p)
+            case (.fp32(let p), .bf16):
+                if converted[slot].count < rows * cols { converted[slot] = BFloat16Buffer(count: rows * cols) }
+                BFloat16Conversion.convert(p, rows: rows, cols: cols, ld: ld, to: converted[slot].pointer)
+                ld = cols
+                return UnsafeMutableRawPointer(converted[slot].pointer)
+            case (.bf16, .fp32): preconditionFailure("OneDNN.matmul: a bf16 operand in an fp32 product")
+            }
+        }
+
+        func execute(_ p: Primitive, a: UnsafeMutableRawPointer, b: UnsafeMutableRawPointer, c: UnsafeMutableRawPointer) {
+            if p.scratchBytes > scratchBytes {
+                scratch.deallocate()
+                scratch = UnsafeMutableRawPointer.allocate(byteCount: p.scratchBytes, alignment: 64)
+                scratchBytes = p.scratchBytes
+            }
+            dnnl_memory_set_data_handle(p.src, a)
+            dnnl_memory_set_data_handle(p.weights, b)
+            dnnl_memory_set_data_handle(p.dst, c)
+            var args = [
+                dnnl_exec_arg_t(arg: DNNL_ARG_SRC_0, memory: p.src),
+                dnnl_exec_arg_t(arg: DNNL_ARG_WEIGHTS_0, memory: p.weights),
+                dnnl_exec_arg_t(arg: DNNL_ARG_DST_0, memory: p.dst),
+            ]
+            if let pad = p.scratchpad {
+                dnnl_memory_set_data_handle(pad, scratch)
+                args.append(dnnl_exec_arg_t(arg: DNNL_ARG_SCRATCHPAD, memory: pad))
+            }
+            check(dnnl_primitive_execute(p.primitive, stream, Int32(args.count), &args), "matmul execute")
+            check(dnnl_stream_wait(stream), "stream wait")
+        }
+
+        func primitive(_ key: MatmulKey) -> Primitive {
+            if let p = cache[key] { return p }
+            guard let p = create(key) else {
+                preconditionFailure("oneDNN has no matmul for \(key) on this CPU (ISA \(OneDNN.isa))")
+            }
+            if cache.count >= capacity { cache.removeAll(keepingCapacity: true) }
+            cache[key] = p
+            return p
+        }
+
+        func implementation(_ key: MatmulKey) -> String? {
+            (cache[key] ?? create(key))?.implementation
+        }
+
+        /// A primitive for `key`, or nil when oneDNN has no implementation of it.
+        func create(_ key: MatmulKey) -> Primitive? {
+            let t = key.type == .bf16 ? dnnl_bf16 : dnnl_f32
+            // A is (M, K), B is (K, N), C is (M, N); a transposed operand swaps its strides.
+            var aMD = dnnl_memory_desc_t(), bMD = dnnl_memory_desc_t(), cMD = dnnl_memory_desc_t()
+            let aStrides: [Int64] = key.transA ? [1, Int64(key.lda)] : [Int64(key.lda), 1]
+            let bStrides: [Int64] = key.transB ? [1, Int64(key.ldb)] : [Int64(key.ldb), 1]
+            check(dnnl_memory_desc_init_by_strides(&aMD, 2, [Int64(key.M), Int64(key.K)], t, aStrides), "src desc")
+            check(dnnl_memory_desc_init_by_strides(&bMD, 2, [Int64(key.K), Int64(key.N)], t, bStrides), "weights desc")
+            check(
+                dnnl_memory_desc_init_by_strides(&cMD, 2, [Int64(key.M), Int64(key.N)], dnnl_f32, [Int64(key.ldc), 1]),
+                "dst desc")
+            var desc = dnnl_matmul_desc_t()
+            check(dnnl_matmul_desc_init(&desc, &aMD, &bMD, nil, &cMD), "matmul desc")
+
+            var attr: dnnl_primitive_attr_t?
+            check(dnnl_primitive_attr_create(&attr), "attr")
+            defer { dnnl_primitive_attr_destroy(attr) }
+            check(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), "scratchpad mode")
+            if key.accumulate {
+                var ops: dnnl_post_ops_t?
+                check(dnnl_post_ops_create(&ops), "post-ops")
+                defer { dnnl_post_ops_destroy(ops) }
+                check(dnnl_post_ops_append_sum(ops, 1), "sum post-op")
+                check(dnnl_primitive_attr_set_post_ops(attr, ops), "set post-ops")
+            }
+            var pd: dnnl_primitive_desc_t?
+            guard dnnl_primitive_desc_create(&pd, &desc, attr, engine, nil) == dnnl_success, let pd else { return nil }
+            defer { dnnl_primitive_desc_destroy(pd) }
+            var name: UnsafePointer<CChar>?
+            dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &name)
+            var primitive: dnnl_primitive_t?
+            check(dnnl_primitive_create(&primitive, pd), "primitive")
+
+            func memory(_ md: UnsafePointer<dnnl_memory_desc_t>) -> dnnl_memory_t {
+                var m: dnnl_memory_t?
+                check(dnnl_memory_create(&m, md, engine, nil), "memory")
+                return m!
+            }
+            let padMD = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0)
+            let padBytes = padMD.map { dnnl_memory_desc_get_size($0) } ?? 0
+            return Primitive(
+                primitive: primitive!, src: memory(&aMD), weights: memory(&bMD), dst: memory(&cMD),
+                scratchpad: padBytes > 0 ? memory(padMD!) : nil, scratchBytes: padBytes,
+                implementation: name.map { String(cString: $0) } ?? "unknown")
+        }
+    }
+
+    static let context = Mutex<Context>(Context())
+}
+
+/// A failed oneDNN call that must succeed is a programming error (shapes are validated before).
+private func check(_ status: dnnl_status_t, _ what: String) {
+    precondition(status == dnnl_success, "oneDNN \(what) failed (status \(status.rawValue))")
+}
