@@ -20,6 +20,8 @@ public enum GEMM {
     public enum Operand {
         case fp32(UnsafePointer<Float>)
         case bf16(UnsafePointer<BFloat16>)
+        /// A weight W [O, I] packed for B = Wᵀ (transB, N = O, K = I): the sampler's weights.
+        case packedBF16(PackedBF16Matrix)
     }
 
     /// Whether bf16 products run here at full speed (oneDNN has a native bf16 matmul: AVX512_BF16,

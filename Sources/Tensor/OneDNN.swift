@@ -73,12 +73,34 @@ public enum OneDNN {
             var lda = lda, ldb = ldb
             let a = ctx.operand(A, type: type, rows: transA ? K : M, cols: transA ? M : K, ld: &lda, slot: 0)
             let b = ctx.operand(B, type: type, rows: transB ? N : K, cols: transB ? K : N, ld: &ldb, slot: 1)
-            let key = MatmulKey(
+            var key = MatmulKey(
                 M: M, N: N, K: K, transA: transA, transB: transB, lda: lda, ldb: ldb, ldc: ldc, type: type,
                 accumulate: beta == 1)
+            if case .packedBF16(let p) = B {
+                precondition(type == .bf16 && transB && p.rows == N && p.cols == K, "OneDNN.matmul: packed weight \(p.rows)×\(p.cols) used as a \(N)×\(K) Wᵀ")
+                (key.transB, key.ldb, key.packed) = (false, 0, true)
+            }
             let p = ctx.primitive(key)
             omp_set_num_threads(threads)
             ctx.execute(p, a: a, b: b, c: UnsafeMutableRawPointer(C))
+        }
+    }
+
+    /// A packed bf16 copy of W [`rows` = O, `cols` = I] for y = x·Wᵀ, or nil when oneDNN has no
+    /// packed layout here.
+    public static func packedMatrix(rows: Int, cols: Int) -> PackedBF16Matrix? {
+        context.withLock { ctx in
+            ctx.packedLayout(K: cols, N: rows).map { PackedBF16Matrix(rows: rows, cols: cols, layout: $0) }
+        }
+    }
+
+    /// Rounds W (fp32, [O, I] row-major) to bf16 into `matrix`'s packed layout (oneDNN's reorder:
+    /// round to nearest even, as ``BFloat16``).
+    public static func pack(_ w: UnsafePointer<Float>, into matrix: PackedBF16Matrix) {
+        let threads = Int32(ComputeThreads.count)
+        context.withLock { ctx in
+            omp_set_num_threads(threads)
+            ctx.pack(w, into: matrix)
         }
     }
 
@@ -90,6 +112,8 @@ public enum OneDNN {
         var lda, ldb, ldc: Int
         var type: DataType
         var accumulate: Bool
+        /// B is a ``PackedBF16Matrix`` (oneDNN's own layout for this K × N) rather than strided.
+        var packed = false
     }
 
     /// A created primitive and the memory objects it is executed with (data handles set per call).
@@ -145,6 +169,8 @@ public enum OneDNN {
             switch (op, type) {
             case (.fp32(let p), .fp32): return UnsafeMutableRawPointer(mutating: p)
             case (.bf16(let p), .bf16): return UnsafeMutableRawPointer(mutating: p)
+            case (.packedBF16(let p), .bf16): return p.pointer
+            case (.packedBF16, .fp32): preconditionFailure("OneDNN.matmul: a packed bf16 weight in an fp32 product")
             case (.fp32(let p), .bf16):
                 if converted[slot].count < rows * cols { converted[slot] = BFloat16Buffer(count: rows * cols) }
                 BFloat16Conversion.convert(p, rows: rows, cols: cols, ld: ld, to: converted[slot].pointer)
@@ -186,6 +212,46 @@ public enum OneDNN {
             return p
         }
 
+        /// oneDNN's preferred bf16 layout of a K × N weight for products with few rows (queried once
+        /// per shape at 64 rows; the same layout serves every row count), nil if it has none.
+        var packedLayouts: [[Int]: dnnl_memory_desc_t] = [:]
+
+        func packedLayout(K: Int, N: Int) -> dnnl_memory_desc_t? {
+            if let md = packedLayouts[[K, N]] { return md }
+            var aMD = dnnl_memory_desc_t(), bMD = dnnl_memory_desc_t(), cMD = dnnl_memory_desc_t()
+            check(dnnl_memory_desc_init_by_strides(&aMD, 2, [64, Int64(K)], dnnl_bf16, [Int64(K), 1]), "src desc")
+            check(dnnl_memory_desc_init_by_tag(&bMD, 2, [Int64(K), Int64(N)], dnnl_bf16, dnnl_format_tag_any), "weights desc")
+            check(dnnl_memory_desc_init_by_strides(&cMD, 2, [64, Int64(N)], dnnl_f32, [Int64(N), 1]), "dst desc")
+            var desc = dnnl_matmul_desc_t()
+            check(dnnl_matmul_desc_init(&desc, &aMD, &bMD, nil, &cMD), "matmul desc")
+            var pd: dnnl_primitive_desc_t?
+            guard dnnl_primitive_desc_create(&pd, &desc, nil, engine, nil) == dnnl_success, let pd else { return nil }
+            defer { dnnl_primitive_desc_destroy(pd) }
+            guard let md = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0)?.pointee else { return nil }
+            packedLayouts[[K, N]] = md
+            return md
+        }
+
+        /// Converts W [O, I] (fp32, row-major) into `into`, as B = Wᵀ in the packed bf16 layout.
+        func pack(_ w: UnsafePointer<Float>, into p: PackedBF16Matrix) {
+            var src = dnnl_memory_desc_t()
+            check(dnnl_memory_desc_init_by_strides(&src, 2, [Int64(p.cols), Int64(p.rows)], dnnl_f32, [1, Int64(p.cols)]), "pack src")
+            var dst = p.layout
+            var rpd: dnnl_primitive_desc_t?
+            check(dnnl_reorder_primitive_desc_create(&rpd, &src, engine, &dst, engine, nil), "pack reorder desc")
+            defer { dnnl_primitive_desc_destroy(rpd) }
+            var reorder: dnnl_primitive_t?
+            check(dnnl_primitive_create(&reorder, rpd), "pack reorder")
+            defer { dnnl_primitive_destroy(reorder) }
+            var from: dnnl_memory_t?, to: dnnl_memory_t?
+            check(dnnl_memory_create(&from, &src, engine, UnsafeMutableRawPointer(mutating: w)), "pack from")
+            check(dnnl_memory_create(&to, &dst, engine, p.pointer), "pack to")
+            defer { dnnl_memory_destroy(from); dnnl_memory_destroy(to) }
+            var args = [dnnl_exec_arg_t(arg: DNNL_ARG_SRC_0, memory: from), dnnl_exec_arg_t(arg: DNNL_ARG_DST_0, memory: to)]
+            check(dnnl_primitive_execute(reorder, stream, 2, &args), "pack")
+            check(dnnl_stream_wait(stream), "stream wait")
+        }
+
         func implementation(_ key: MatmulKey) -> String? {
             (cache[key] ?? create(key))?.implementation
         }
@@ -198,7 +264,12 @@ public enum OneDNN {
             let aStrides: [Int64] = key.transA ? [1, Int64(key.lda)] : [Int64(key.lda), 1]
             let bStrides: [Int64] = key.transB ? [1, Int64(key.ldb)] : [Int64(key.ldb), 1]
             check(dnnl_memory_desc_init_by_strides(&aMD, 2, [Int64(key.M), Int64(key.K)], t, aStrides), "src desc")
-            check(dnnl_memory_desc_init_by_strides(&bMD, 2, [Int64(key.K), Int64(key.N)], t, bStrides), "weights desc")
+            if key.packed {
+                guard let packed = packedLayout(K: key.K, N: key.N) else { return nil }
+                bMD = packed
+            } else {
+                check(dnnl_memory_desc_init_by_strides(&bMD, 2, [Int64(key.K), Int64(key.N)], t, bStrides), "weights desc")
+            }
             check(
                 dnnl_memory_desc_init_by_strides(&cMD, 2, [Int64(key.M), Int64(key.N)], dnnl_f32, [Int64(key.ldc), 1]),
                 "dst desc")
@@ -239,6 +310,30 @@ public enum OneDNN {
     }
 
     static let context = Mutex<Context>(Context())
+}
+
+/// A weight in oneDNN's own bf16 layout for products with few rows (decode): the plain layout makes
+/// the bf16 matmul reorder the whole weight into that layout in every call, which at 64 rows costs
+/// as much memory traffic as the product itself. Packed once per optimizer step, used by every call.
+public final class PackedBF16Matrix: @unchecked Sendable {
+    /// O and I of the weight W [O, I].
+    public let rows: Int, cols: Int
+    let layout: dnnl_memory_desc_t
+    let pointer: UnsafeMutableRawPointer
+    /// Bytes of the packed copy (the layout may pad).
+    public let byteCount: Int
+
+    init(rows: Int, cols: Int, layout: dnnl_memory_desc_t) {
+        self.rows = rows
+        self.cols = cols
+        self.layout = layout
+        var md = layout
+        byteCount = dnnl_memory_desc_get_size(&md)
+        pointer = UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 64), alignment: 64)
+        pointer.initializeMemory(as: UInt8.self, repeating: 0, count: max(byteCount, 64))
+    }
+
+    deinit { pointer.deallocate() }
 }
 
 /// A failed oneDNN call that must succeed is a programming error (shapes are validated before).

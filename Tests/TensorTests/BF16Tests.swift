@@ -133,6 +133,22 @@ struct OneDNNGEMMTests {
         expectClose(viaRule, blas, atol: 1e-5, rtol: 1e-5, "oneDNN fp32 vs OpenBLAS")
     }
 
+    /// A weight packed in oneDNN's layout (the sampler's) gives the plain bf16 product, at every row
+    /// count decode and prefill use (the layout is queried at 64 rows).
+    @Test(arguments: [1, 3, 64, 65, 300])
+    func packedWeightsMatchThePlainBF16Product(rows M: Int) throws {
+        let O = 200, I = 96
+        let x = randomFloats(M * I, seed: 59), w = randomFloats(O * I, seed: 60)
+        let packed = try #require(OneDNN.packedMatrix(rows: O, cols: I))
+        w.withPtr { OneDNN.pack($0, into: packed) }
+        var plain = [Float](repeating: 0, count: M * O), viaPacked = plain
+        x.withPtr { xp in w.withPtr { wp in
+            plain.withMutPtr { GEMM.multiply(precision: .bf16, transA: false, transB: true, M: M, N: O, K: I, A: .fp32(xp), lda: I, B: .fp32(wp), ldb: I, beta: 0, C: $0, ldc: O) }
+            viaPacked.withMutPtr { Matmul.forward(out: $0, inp: xp, weight: wp, packed: packed, N: M, I: I, O: O) }
+        } }
+        expectClose(viaPacked, plain, atol: 1e-5, rtol: 1e-5, "packed vs plain bf16 at \(M) rows")
+    }
+
     /// Same inputs, same thread count: bit-identical results, call after call and across primitives.
     @Test func bf16IsBitReproducible() {
         let M = 300, N = 200, K = 150

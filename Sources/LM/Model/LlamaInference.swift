@@ -74,9 +74,12 @@ extension LlamaModel {
             cache.lengths[s] = p + 1
         }
         let eps = config.rmsNormEps
-        let lowPrecision = lowPrecisionWeights(inferencePrecision)
-        /// The bf16 copy of the weight at `offset` when sampling in bf16.
+        // bf16 sampling reads the weights packed for oneDNN (the plain bf16 copy only where oneDNN
+        // has no packed layout).
+        let packed = inferencePrecision == .bf16 ? packedInferenceWeights() : nil
+        let lowPrecision = packed == nil ? lowPrecisionWeights(inferencePrecision) : nil
         func b(_ offset: Int) -> UnsafePointer<BFloat16>? { lowPrecision.map { $0 + offset } }
+        func pk(_ offset: Int) -> PackedBF16Matrix? { packed?[offset] }
         tokens.withUnsafeBufferPointer { tok in
             Embedding.forward(out: ws.x.pointer, tokens: tok.baseAddress!, table: w(layout.embed), N: N, C: C, V: V)
         }
@@ -87,7 +90,7 @@ extension LlamaModel {
                     RMSNorm.forward(
                         out: ws.xn.pointer, rstd: ws.rstd.pointer, inp: ws.x.pointer, weight: w(lw.inputNorm),
                         N: N, C: C, eps: eps)
-                    Matmul.forward(out: ws.qkv.pointer, inp: ws.xn.pointer, weight: w(lw.qkv), weightBF16: b(lw.qkv), N: N, I: C, O: QKV)
+                    Matmul.forward(out: ws.qkv.pointer, inp: ws.xn.pointer, weight: w(lw.qkv), weightBF16: b(lw.qkv), packed: pk(lw.qkv), N: N, I: C, O: QKV)
                     rope.apply(ws.qkv.pointer, positions: pos.baseAddress!, N: N, stride: QKV, offset: 0, heads: shape.heads)
                     rope.apply(
                         ws.qkv.pointer, positions: pos.baseAddress!, N: N, stride: QKV,
@@ -110,13 +113,13 @@ extension LlamaModel {
                             capacity: cache.capacity, slots: sl.baseAddress!, lengths: len.baseAddress!,
                             rows: N, shape: shape, scratch: ws.scores.pointer)
                     }
-                    Matmul.forward(out: ws.x.pointer, inp: ws.attn.pointer, weight: w(lw.o), weightBF16: b(lw.o), N: N, I: AO, O: C, accumulate: true)
+                    Matmul.forward(out: ws.x.pointer, inp: ws.attn.pointer, weight: w(lw.o), weightBF16: b(lw.o), packed: pk(lw.o), N: N, I: AO, O: C, accumulate: true)
                     RMSNorm.forward(
                         out: ws.xn.pointer, rstd: ws.rstd.pointer, inp: ws.x.pointer, weight: w(lw.postNorm),
                         N: N, C: C, eps: eps)
-                    Matmul.forward(out: ws.gateUp.pointer, inp: ws.xn.pointer, weight: w(lw.gateUp), weightBF16: b(lw.gateUp), N: N, I: C, O: 2 * I)
+                    Matmul.forward(out: ws.gateUp.pointer, inp: ws.xn.pointer, weight: w(lw.gateUp), weightBF16: b(lw.gateUp), packed: pk(lw.gateUp), N: N, I: C, O: 2 * I)
                     SwiGLU.forward(act: ws.act.pointer, gateUp: ws.gateUp.pointer, N: N, I: I)
-                    Matmul.forward(out: ws.x.pointer, inp: ws.act.pointer, weight: w(lw.down), weightBF16: b(lw.down), N: N, I: I, O: C, accumulate: true)
+                    Matmul.forward(out: ws.x.pointer, inp: ws.act.pointer, weight: w(lw.down), weightBF16: b(lw.down), packed: pk(lw.down), N: N, I: I, O: C, accumulate: true)
                 }
             }
         }
@@ -129,7 +132,7 @@ extension LlamaModel {
         RMSNorm.forward(
             out: ws.xn.pointer, rstd: ws.rstd.pointer, inp: ws.xn.pointer, weight: w(layout.finalNorm),
             N: M, C: C, eps: eps)
-        Matmul.forward(out: ws.logits.pointer, inp: ws.xn.pointer, weight: w(layout.lmHead), weightBF16: b(layout.lmHead), N: M, I: C, O: V)
+        Matmul.forward(out: ws.logits.pointer, inp: ws.xn.pointer, weight: w(layout.lmHead), weightBF16: b(layout.lmHead), packed: pk(layout.lmHead), N: M, I: C, O: V)
         return ws.logits.pointer
     }
 }

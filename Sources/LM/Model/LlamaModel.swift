@@ -27,6 +27,8 @@ public final class LlamaModel: @unchecked Sendable {
     public var trainingPrecision: GEMM.Precision = .fp32
     /// The bf16 copy of ``parameters`` and the parameters' version it was converted from.
     var bf16Storage: (buffer: BFloat16Buffer, version: Int)?
+    /// The sampler's bf16 weights in oneDNN's packed layout, by parameter offset, and their version.
+    var packedStorage: (matrices: [Int: PackedBF16Matrix], version: Int)?
     var attentionShape: AttentionShape {
         AttentionShape(heads: config.numAttentionHeads, kvHeads: config.numKeyValueHeads, headDim: config.headDim)
     }
@@ -99,8 +101,32 @@ public final class LlamaModel: @unchecked Sendable {
         return UnsafePointer(copy.pointer)
     }
 
-    /// Bytes of the bf16 weight copy (0 until a bf16 product has run).
-    public var bf16WeightBytes: Int { bf16Storage?.buffer.byteCount ?? 0 }
+    /// The matrices of generation (q/k/v, o, gate/up, down of every layer, the LM head) in bf16,
+    /// packed for oneDNN, repacked when the parameters changed; nil where oneDNN has no packed layout
+    /// (generation then uses the plain bf16 copy).
+    func packedInferenceWeights() -> [Int: PackedBF16Matrix]? {
+        if let (matrices, version) = packedStorage, version == parameters.version { return matrices }
+        var matrices = packedStorage?.matrices ?? [:]
+        if matrices.isEmpty {
+            let C = config.hiddenSize, I = config.intermediateSize, s = attentionShape
+            var shapes = [(layout.lmHead, config.vocabSize, C)]
+            for lw in layout.layers {
+                shapes += [(lw.qkv, s.qkvStride, C), (lw.o, C, s.outStride), (lw.gateUp, 2 * I, C), (lw.down, C, I)]
+            }
+            for (offset, rows, cols) in shapes {
+                guard let m = OneDNN.packedMatrix(rows: rows, cols: cols) else { return nil }
+                matrices[offset] = m
+            }
+        }
+        for (offset, m) in matrices { OneDNN.pack(parameters.pointer + offset, into: m) }
+        packedStorage = (matrices, parameters.version)
+        return matrices
+    }
+
+    /// Bytes of the bf16 weight copies (0 until a bf16 product has run).
+    public var bf16WeightBytes: Int {
+        (bf16Storage?.buffer.byteCount ?? 0) + (packedStorage?.matrices.values.reduce(0) { $0 + $1.byteCount } ?? 0)
+    }
 
     /// FLOPs of one forward pass over `tokens` tokens whose `logitRows` rows need the LM head,
     /// with `attentionPairs` = Σ T² over sequences (matmuls only: 2 per multiply-add).

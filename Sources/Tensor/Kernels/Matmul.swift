@@ -15,14 +15,15 @@ public enum Matmul {
     ///   - inp: (N, I), row stride `inStride` (default I).
     ///   - weight: (O, I).
     ///   - weightBF16: the weight's bf16 copy; when given, the product runs in bf16 (see above).
+    ///   - packed: the weight packed for oneDNN (the sampler's); when given, the product runs in bf16 on it.
     public static func forward(
         out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>,
-        weight: UnsafePointer<Float>, weightBF16: UnsafePointer<BFloat16>? = nil, N: Int, I: Int, O: Int,
-        inStride: Int? = nil, outStride: Int? = nil, accumulate: Bool = false
+        weight: UnsafePointer<Float>, weightBF16: UnsafePointer<BFloat16>? = nil, packed: PackedBF16Matrix? = nil,
+        N: Int, I: Int, O: Int, inStride: Int? = nil, outStride: Int? = nil, accumulate: Bool = false
     ) {
         GEMM.multiply(
-            precision: weightBF16 == nil ? .fp32 : .bf16, transA: false, transB: true, M: N, N: O, K: I,
-            A: .fp32(inp), lda: inStride ?? I, B: operand(weight, weightBF16), ldb: I,
+            precision: weightBF16 == nil && packed == nil ? .fp32 : .bf16, transA: false, transB: true, M: N, N: O, K: I,
+            A: .fp32(inp), lda: inStride ?? I, B: packed.map { .packedBF16($0) } ?? operand(weight, weightBF16), ldb: I,
             beta: accumulate ? 1 : 0, C: out, ldc: outStride ?? O)
     }
 
