@@ -53,12 +53,15 @@ public enum GEMM {
     }
 
     /// `C = op(A)·op(B) + β·C`, row-major with leading dimensions; β ∈ {0, 1}.
-    /// - Parameter precision: `.bf16` converts fp32 operands to bf16 (round to nearest even) for
-    ///   the product; a `.bf16` operand requires `.bf16`.
+    /// - Parameters:
+    ///   - precision: `.bf16` converts fp32 operands to bf16 (round to nearest even) for the product;
+    ///     a `.bf16` operand requires `.bf16`.
+    ///   - sameA: in bf16, A is the same unchanged fp32 matrix (same storage and shape) as in the
+    ///     previous bf16 product, whose conversion is then reused (a layer's backward converts dY once).
     public static func multiply(
         precision: Precision, transA: Bool, transB: Bool, M: Int, N: Int, K: Int,
         A: Operand, lda: Int, B: Operand, ldb: Int, beta: Float,
-        C: UnsafeMutablePointer<Float>, ldc: Int
+        C: UnsafeMutablePointer<Float>, ldc: Int, sameA: Bool = false
     ) {
         if M == 0 || N == 0 { return }
         if K == 0 {
@@ -73,7 +76,7 @@ public enum GEMM {
         default:
             OneDNN.matmul(
                 type: precision == .bf16 ? .bf16 : .fp32, transA: transA, transB: transB, M: M, N: N, K: K,
-                A: A, lda: lda, B: B, ldb: ldb, beta: beta, C: C, ldc: ldc)
+                A: A, lda: lda, B: B, ldb: ldb, beta: beta, C: C, ldc: ldc, sameA: sameA)
         }
     }
 }

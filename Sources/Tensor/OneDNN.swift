@@ -62,16 +62,18 @@ public enum OneDNN {
     /// `C = op(A)·op(B) + β·C` in row-major storage with fp32 or bf16 inputs and an fp32 result
     /// (fp32 accumulation). fp32 operands of a bf16 product are converted here, into buffers the
     /// calls share (no allocation once they have grown to the largest shape).
+    /// - Parameter sameA: the caller guarantees A is the fp32 matrix of the previous bf16 product,
+    ///   unchanged since (Matmul's backward: dY in both of its products), so its conversion is reused.
     static func matmul(
         type: DataType, transA: Bool, transB: Bool, M: Int, N: Int, K: Int,
         A: GEMM.Operand, lda: Int, B: GEMM.Operand, ldb: Int,
-        beta: Float, C: UnsafeMutablePointer<Float>, ldc: Int
+        beta: Float, C: UnsafeMutablePointer<Float>, ldc: Int, sameA: Bool = false
     ) {
         precondition(beta == 0 || beta == 1, "OneDNN.matmul: β must be 0 or 1")
         let threads = Int32(ComputeThreads.count)
         context.withLock { ctx in
             var lda = lda, ldb = ldb
-            let a = ctx.operand(A, type: type, rows: transA ? K : M, cols: transA ? M : K, ld: &lda, slot: 0)
+            let a = ctx.operand(A, type: type, rows: transA ? K : M, cols: transA ? M : K, ld: &lda, slot: 0, reuse: sameA)
             let b = ctx.operand(B, type: type, rows: transB ? N : K, cols: transB ? K : N, ld: &ldb, slot: 1)
             var key = MatmulKey(
                 M: M, N: N, K: K, transA: transA, transB: transB, lda: lda, ldb: ldb, ldc: ldc, type: type,
@@ -153,8 +155,9 @@ public enum OneDNN {
         let capacity = 512
         var scratch = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 64)
         var scratchBytes = 64
-        /// bf16 copies of fp32 operands: slot 0 for A, 1 for B.
+        /// bf16 copies of fp32 operands: slot 0 for A, 1 for B, and what each last converted.
         var converted: [BFloat16Buffer] = [BFloat16Buffer(count: 0), BFloat16Buffer(count: 0)]
+        var lastConverted: [[Int]?] = [nil, nil]
 
         init() {
             check(dnnl_engine_create(&engine, dnnl_cpu, 0), "engine")
@@ -164,7 +167,7 @@ public enum OneDNN {
         /// The operand as oneDNN reads it: a bf16 product converts an fp32 operand (stored `rows × cols`,
         /// row stride `ld`) into a contiguous buffer and sets `ld` to `cols`.
         func operand(
-            _ op: GEMM.Operand, type: DataType, rows: Int, cols: Int, ld: inout Int, slot: Int
+            _ op: GEMM.Operand, type: DataType, rows: Int, cols: Int, ld: inout Int, slot: Int, reuse: Bool = false
         ) -> UnsafeMutableRawPointer {
             switch (op, type) {
             case (.fp32(let p), .fp32): return UnsafeMutableRawPointer(mutating: p)
@@ -172,8 +175,12 @@ public enum OneDNN {
             case (.packedBF16(let p), .bf16): return p.pointer
             case (.packedBF16, .fp32): preconditionFailure("OneDNN.matmul: a packed bf16 weight in an fp32 product")
             case (.fp32(let p), .bf16):
-                if converted[slot].count < rows * cols { converted[slot] = BFloat16Buffer(count: rows * cols) }
-                BFloat16Conversion.convert(p, rows: rows, cols: cols, ld: ld, to: converted[slot].pointer)
+                let what = [Int(bitPattern: p), rows, cols, ld]
+                if !(reuse && lastConverted[slot] == what) {
+                    if converted[slot].count < rows * cols { converted[slot] = BFloat16Buffer(count: rows * cols) }
+                    BFloat16Conversion.convert(p, rows: rows, cols: cols, ld: ld, to: converted[slot].pointer)
+                    lastConverted[slot] = what
+                }
                 ld = cols
                 return UnsafeMutableRawPointer(converted[slot].pointer)
             case (.bf16, .fp32): preconditionFailure("OneDNN.matmul: a bf16 operand in an fp32 product")

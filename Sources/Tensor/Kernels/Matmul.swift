@@ -45,9 +45,11 @@ public enum Matmul {
                 C: dInp, ldc: I)
         }
         if let dWeight {
+            // dY is the stored N × O matrix read transposed: its bf16 copy from dInp's product serves.
             GEMM.multiply(
                 precision: precision, transA: true, transB: false, M: O, N: I, K: N, A: .fp32(dOut),
-                lda: dOutStride ?? O, B: .fp32(inp), ldb: inStride ?? I, beta: 1, C: dWeight, ldc: I)
+                lda: dOutStride ?? O, B: .fp32(inp), ldb: inStride ?? I, beta: 1, C: dWeight, ldc: I,
+                sameA: dInp != nil)
         }
     }
 
