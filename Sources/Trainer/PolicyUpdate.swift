@@ -50,6 +50,7 @@ extension RLTrainer {
             rewards: rb.rewards, tokenRewards: a.biLevelGAE ? rb.turnRewardShifts() : nil, groupIDs: rb.groupIDs,
             responseLengths: rb.responseLengths)
         let advantages = a.objective == .rl ? estimateAdvantages(batch, a, greedyRewards: greedyRewards, into: &metrics) : nil
+        recordTrainingSamples(step: s, rb, scores: scores, advantages: advantages)
         let inert = inertRows(advantages, rb, a)
         var perUpdate: [[String: Double]] = []
         var optimizerSteps = 0, skipped = 0

@@ -40,6 +40,8 @@ enum SettingEffect: Sendable {
     case checkpoints
     /// How many steps run.
     case steps
+    /// Which rollout samples are recorded (steps and counts; RolloutSamples.swift).
+    case samples
     /// Nothing the run computes, beyond rounding: the loss and gradient norm agree to 1e-6.
     case roundingOnly
     /// The changed configuration is refused by validation with a message containing this text.
@@ -56,6 +58,7 @@ enum SettingEffect: Sendable {
         case .evaluation: "the held-out evaluations"
         case .checkpoints: "the checkpoint schedule"
         case .steps: "the number of steps"
+        case .samples: "the recorded rollout samples"
         case .roundingOnly: "memory only (loss and gradient norm equal to rounding)"
         case .refused(let text): "refused: “\(text)”"
         case .warned(let text): "warning: “\(text)”"
@@ -154,6 +157,8 @@ extension SettingCase {
         .init(key: "micro_batch_tokens", changed: "128", effect: .roundingOnly, file: "Trainer/BatchBuilder.swift"),
         .init(key: "lr_schedule", steps: 2, changed: "linear", effect: .metric("lr"), file: "LM/Training/LearningRateSchedule.swift"),
         .init(key: "value_lr_scale", preset: .ppo, task: effectMultiTurnTask, steps: 2, changed: "1", effect: .metric("value/mean"), file: "Trainer/PolicyUpdate.swift"),
+        .init(key: "samples_every", steps: 2, changed: "1", effect: .samples, file: "Trainer/RolloutSamples.swift"),
+        .init(key: "samples_per_step", steps: 2, base: ["samples_every=1"], changed: "2", effect: .samples, file: "Trainer/RolloutSamples.swift"),
     ]
 }
 
@@ -181,6 +186,8 @@ final class ObservedRun {
     var warnings: [String] = []
     var evaluations: [EvaluationSummary] = []
     var checkpoints: [Int] = []
+    /// (step, kind, count) of every recorded batch of rollout samples.
+    var samples: [String] = []
 
     /// Trains `config` on a fresh `tiny` (initialised from the run's seed, as `rlhub train` does)
     /// and records what it did.
@@ -196,6 +203,7 @@ final class ObservedRun {
         defer { try? FileManager.default.removeItem(atPath: root) }
         try trainer.train(checkpointRoot: checkpoints ? root : nil, onCheckpoint: { [unowned self] s, _ in self.checkpoints.append(s) }) { _, _ in }
         records = sink.records
+        samples = sink.samples.map { "\($0.step) \($0.samples.first?.kind.rawValue ?? "-") \($0.samples.count)" }
         parameters = loaded.model.parameters.array
     }
 
@@ -248,6 +256,8 @@ struct SettingsEffectTests {
             #expect(a.checkpoints != b.checkpoints, "\(a.checkpoints)")
         case .steps:
             #expect(a.series("rollout/episodes").count != b.series("rollout/episodes").count)
+        case .samples:
+            #expect(a.samples != b.samples, "\(a.samples)")
         case .roundingOnly:
             for name in ["loss/total", "grad_norm"] {
                 let x = a.series(name), y = b.series(name)
