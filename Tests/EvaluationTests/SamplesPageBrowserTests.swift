@@ -55,12 +55,14 @@ import TestSupport
 
         let width = 1200, height = 2400
         let shot = dir.path("samples.png")
+        // runBrowser resolves no host; the later rule (Chromium keeps the last) lets the local server through.
+        let local = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
         let page = try runBrowser(chromium, dir: dir, name: "samples", arguments: [
-            "--enable-logging=stderr", "--v=0", "--screenshot=\(shot)", "--window-size=\(width),\(height)", url,
+            "--enable-logging=stderr", "--v=0", local, "--screenshot=\(shot)", "--window-size=\(width),\(height)", url,
         ])
         let console = page.stderr.split(separator: "\n").filter { $0.contains(":CONSOLE") }
         #expect(console.isEmpty, "console messages:\n\(console.joined(separator: "\n"))")
-        let dom = try runBrowser(chromium, dir: dir, name: "dom", arguments: ["--dump-dom", url])
+        let dom = try runBrowser(chromium, dir: dir, name: "dom", arguments: [local, "--dump-dom", url])
         #expect(dom.stdout.contains("<b>\(step)</b>") && dom.stdout.contains("class=\"tok\"") && !dom.stdout.contains("<script"))
         // The legend comes first; the samples' own tokens are shaded too (a non-zero alpha).
         let cards = String(dom.stdout[(dom.stdout.range(of: "<section class=\"sample\">")?.lowerBound ?? dom.stdout.endIndex)...])
