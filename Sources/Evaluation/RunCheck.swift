@@ -7,8 +7,11 @@
 //   inside at step s ⇔ low_s ≤ score_s ≤ high_s   (to 1e-9, so that n equal scores give a band
 //                      that holds that score)
 //   percentile       = 100 · (#{ref final < final} + ½ · #{ref final = final}) / n
-//   verdict          = inside ⇔ inside at the last step both have, and at no more than half of
-//                      the compared steps outside
+//   verdict          = inside ⇔ inside at the last step both have, and outside at no more than
+//                      ⌊m/4⌋ of the m compared steps. (With 3 seeds a new, independent seed falls
+//                      outside the 95% band of their mean at a step with probability ≈ 0.17 — the
+//                      predictive t with 2 degrees of freedom — so a lone excursion is tolerated;
+//                      a re-run with the same code, seed and threads is bit-identical: inside.)
 import Foundation
 import LM
 import Store
@@ -45,6 +48,9 @@ public struct RunCheck: Sendable, Encodable {
     /// `reference` is `NAME` or `NAME/ALGO/TASK`: NAME a release (else an experiment) of
     /// `referenceStore`; the reference runs are its finished runs whose cell is `ALGO/TASK/seedN`
     /// (the run's own cell without its seed when only NAME is given), the run itself excluded.
+    ///
+    /// The verdict is inside when the last compared step is inside and at most a quarter of the
+    /// compared steps (rounded down) are outside.
     ///
     /// - Throws: ``InputError`` (exit 2) for an unknown reference, no reference run, or no
     ///   evaluated step in common.
@@ -92,7 +98,7 @@ public struct RunCheck: Sendable, Encodable {
         return RunCheck(
             run: run.id, reference: label, referenceRuns: refs.map(\.id), split: split, metric: metric, steps: verdicts,
             finalStep: last.step, finalScore: last.score, finalPercentile: percentile,
-            inside: last.inside && 2 * outside <= verdicts.count)
+            inside: last.inside && outside <= verdicts.count / 4)
     }
 
     /// The reference runs `reference` names, and its resolved label.

@@ -191,6 +191,23 @@ public struct RunDiff: Sendable, Encodable {
     /// a config key (the seed apart), the seed, the code (source hash), the thread count (rlhub's
     /// kernels and OpenBLAS sum in per-thread chunks, so rounding differs), the machine.
     func cause() -> String {
+        let others = otherDifferences()
+        let first = primaryCause()
+        let also = others.filter { !first.hasPrefix($0.key) }.map(\.text)
+        return also.isEmpty ? first : first + "; also " + also.joined(separator: ", ")
+    }
+
+    /// Inputs besides the config that differ, by the prefix ``primaryCause()`` gives them.
+    func otherDifferences() -> [(key: String, text: String)] {
+        var out: [(key: String, text: String)] = []
+        if !sameCode { out.append(("code version", "code version")) }
+        if threadsA != threadsB { out.append(("thread count", "thread count \(threadsA) → \(threadsB)")) }
+        if hostA != hostB { out.append(("machine", "machine \(hostA) → \(hostB)")) }
+        return out
+    }
+
+    /// The likeliest input alone.
+    func primaryCause() -> String {
         // A cell after a warm-up names its model by the warm-up's config hash, which holds the seed.
         let seedKeys: Set<String> = ["algorithm.seed", "model"]
         let onlySeed = !configChanges.isEmpty && configChanges.allSatisfy { change in

@@ -101,8 +101,9 @@ struct CheckCommand: ParsableCommand {
             REF is RELEASE or EXPERIMENT, optionally /ALGO/TASK (default: the run's own cell without its seed); the
             reference runs are its finished runs of cell ALGO/TASK/seedN. For each step the run and the reference
             evaluated, the run's held-out test accuracy is compared with the reports' band (mean ± t·sd/√n, 95%) of
-            the reference seeds. The run is inside when it is inside at the last compared step and at no more than
-            half of the steps outside; also printed: the final score's percentile among the reference seeds.
+            the reference seeds. The run is inside when it is inside at the last compared step and outside at no more
+            than a quarter of the steps (rounded down); also printed: the final score's percentile among the reference
+            seeds.
             """)
     @OptionGroup var storeOptions: StoreOptions
     @Argument(help: "Run id (or a unique prefix of ≥ 4 characters).") var runID: String
