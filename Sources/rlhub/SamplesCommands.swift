@@ -164,7 +164,7 @@ struct DiffCommand: ParsableCommand {
         if d.configChanges.isEmpty {
             lines.append("config: same")
         } else {
-            lines.append("config: \(d.configChanges.count) key\(d.configChanges.count == 1 ? "" : "s") differ")
+            lines.append("config: \(d.configChanges.count) " + (d.configChanges.count == 1 ? "key differs" : "keys differ"))
             for c in d.configChanges { lines.append("  \(c.key): \(c.a ?? "(absent)") → \(c.b ?? "(absent)")") }
         }
         lines.append("code: " + (d.codeA == d.codeB ? "\(d.codeA) (both)" : "\(d.codeA) → \(d.codeB)") + (d.sameCode ? " · same source" : " · different source"))
