@@ -82,7 +82,7 @@ let package = Package(
         .target(
             name: "HubServer",
             dependencies: [
-                "LM", "Store", "Evaluation", "Hub",
+                "LM", "Store", "Evaluation", "Hub", "Trainer",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -9,6 +9,7 @@ public final class StoreMetricSink: MetricSink {
     public let store: RunStore
     public let run: String
     private var pending: [(step: Int, metrics: [String: Double])] = []
+    private var pendingSamples: [(step: Int, kind: String, samples: [StoredSample])] = []
 
     public init(store: RunStore, run: String) {
         self.store = store
@@ -20,9 +21,31 @@ public final class StoreMetricSink: MetricSink {
         pending.append((step, metrics))
     }
 
+    /// Samples are grouped by kind (a step can have training and evaluation samples) and stored
+    /// compressed at the next flush, before that flush's metrics.
+    public func logSamples(step: Int, samples: [RolloutSample]) {
+        for kind in RolloutSample.Kind.allCases {
+            let rows = samples.filter { $0.kind == kind }.enumerated().compactMap { position, sample in
+                try? Self.stored(sample, step: step, position: position)
+            }
+            if !rows.isEmpty { pendingSamples.append((step, kind.rawValue, rows)) }
+        }
+    }
+
     public func flush() throws {
+        for batch in pendingSamples { try store.appendSamples(run: run, step: batch.step, kind: batch.kind, samples: batch.samples) }
+        pendingSamples.removeAll()
         guard !pending.isEmpty else { return }
         try store.appendMetrics(run: run, records: pending)
         pending.removeAll(keepingCapacity: true)
+    }
+
+    /// The store's row of a sample: its summary columns and its JSON.
+    static func stored(_ s: RolloutSample, step: Int, position: Int) throws -> StoredSample {
+        StoredSample(
+            step: step, kind: s.kind.rawValue, position: position, problem: s.problem, group: s.group, sample: s.sample,
+            reward: s.reward, advantage: s.meanAdvantage, logprobGap: s.maxLogprobGap, outcome: s.outcome,
+            finishReason: s.finishReason, truncated: s.truncated, turns: s.turns, promptTokens: s.promptTokens,
+            responseTokens: s.responseTokens, json: try s.encoded())
     }
 }

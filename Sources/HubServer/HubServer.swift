@@ -70,6 +70,9 @@ public struct HubServer: Sendable {
         router.get("/runs/:id") { _, context in
             await page { try WebPages.run(state, id: try context.parameters.require("id")) }
         }
+        router.get("/runs/:id/samples") { request, context in
+            await page { try SamplePages.page(state, id: try context.parameters.require("id"), QueryParameters(request.uri.query)) }
+        }
         router.get("/compare") { request, _ in
             await page { try WebPages.compare(state, QueryParameters(request.uri.query)) }
         }

@@ -64,6 +64,12 @@ enum WebPages {
             ["tags", E.e(detail.tags.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", "))],
         ])
         body += "<p><a href=\"/compare?runs=\(E.e(queryEscape(r.id)))\">compare with…</a> · <a href=\"/api/runs/\(E.e(queryEscape(r.id)))\">JSON</a></p>\n"
+        let sampled = try state.store.sampleSteps(run: r.id)
+        if !sampled.isEmpty {
+            let count = sampled.reduce(0) { $0 + $1.samples }
+            body += "<h2>Samples</h2>\n<p><a href=\"/runs/\(E.e(queryEscape(r.id)))/samples\">\(count) recorded rollouts</a> at "
+                + "\(Set(sampled.map(\.step)).count) steps: read them, tokens shaded by advantage or by log-prob gap.</p>\n"
+        }
         body += "<h2>Curves</h2>\n" + (try charts(state, runs: [r], label: { _ in r.algo }))
         body += "<h2>Scores</h2>\n" + E.table(
             header: ["step", "split", "metric", "value", "95% CI", "episodes"],

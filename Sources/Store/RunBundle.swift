@@ -158,7 +158,7 @@ extension RunStore {
 
     /// Copies a sealed bundle's run into this store: verifies every checksum first, then puts the
     /// blobs (content-addressed, verified again while copying) and writes the run's metrics,
-    /// summaries, scores, checkpoints and status in one IMMEDIATE transaction that also records
+    /// summaries, scores, rollout samples, checkpoints and status in one IMMEDIATE transaction that also records
     /// the manifest's hash. A second ingestion of the same bundle changes nothing.
     ///
     /// - Throws: ``InputError`` for an incomplete or corrupted bundle; nothing of it is stored.
@@ -194,10 +194,16 @@ extension RunStore {
                 return .alreadyIngested(run: record.id)
             }
             let pk = try runKey(record.id, db)
-            for table in ["metrics", "metric_summaries", "scores", "checkpoints"] {
+            for table in ["metrics", "metric_summaries", "scores", "checkpoints", "rollout_samples"] {
                 try db.execute(sql: "DELETE FROM \(table) WHERE run = ?", arguments: [pk])
             }
             try insertMetrics(run: record.id, pk: pk, records: records, db)
+            try bundle.read { src in
+                // A bundle written before schema v3 has no samples table.
+                if try src.tableExists("rollout_samples") {
+                    try Self.copySamples(from: src, sourcePK: try bundle.runKey(record.id, src), to: db, pk: pk)
+                }
+            }
             for s in scores {
                 try db.execute(
                     sql: "INSERT INTO scores(run, step, split, metric, value, episodes, ci_low, ci_high) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -94,12 +94,14 @@ extension RunStore {
             + Array(repeating: "(?, ?, ?, ?)", count: rows).joined(separator: ", ")
     }
 
-    /// Deletes points after `step` (a resumed run logs them again) and rebuilds the run's summaries.
+    /// Deletes points, scores and samples after `step` (a resumed run logs them again) and rebuilds the
+    /// run's summaries.
     public func truncateMetrics(run id: String, after step: Int) throws {
         try write { db in
             let pk = try runKey(id, db)
             try db.execute(sql: "DELETE FROM metrics WHERE run = ? AND step > ?", arguments: [pk, step])
             try db.execute(sql: "DELETE FROM scores WHERE run = ? AND step > ?", arguments: [pk, step])
+            try db.execute(sql: "DELETE FROM rollout_samples WHERE run = ? AND step > ?", arguments: [pk, step])
             try db.execute(sql: "DELETE FROM metric_summaries WHERE run = ?", arguments: [pk])
             try db.execute(sql: """
                 INSERT INTO metric_summaries(run, name, final_step, final_value, best_step, best_value, count)

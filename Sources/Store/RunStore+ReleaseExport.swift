@@ -1,7 +1,7 @@
 // rlhub — a release as a store of its own: the file a hub publishes, and how a pulled one comes in.
 //
-// Export copies the release's rows (runs, their experiments, metrics, summaries, scores, checkpoint
-// rows, tags, the release itself) into a new SQLite file with the same schema, keeping every key,
+// Export copies the release's rows (runs, their experiments, metrics, summaries, scores, rollout
+// samples, checkpoint rows, tags, the release itself) into a new SQLite file with the same schema, keeping every key,
 // in key order, then vacuums it: the same release always gives the same bytes. Import goes the
 // other way, renumbering keys into the local store, in one IMMEDIATE transaction.
 import Foundation
@@ -49,6 +49,7 @@ extension RunStore {
                             ("metrics", "run IN (\(runList)) ORDER BY run, name, step"),
                             ("metric_summaries", "run IN (\(runList)) ORDER BY run, name"),
                             ("scores", "run IN (\(runList)) ORDER BY run, step, split, metric"),
+                            ("rollout_samples", "run IN (\(runList)) ORDER BY run, step, kind, position"),
                             ("checkpoints", "run IN (\(runList)) ORDER BY run, step"),
                             ("tags", "run IN (\(runList)) ORDER BY run, key"),
                             ("releases", "id = \(releaseID)"),
@@ -222,7 +223,7 @@ extension RunStore {
         return db.lastInsertedRowID
     }
 
-    /// Copies one run's metric points, summaries, scores, checkpoint rows and tags, renumbering the
+    /// Copies one run's metric points, summaries, scores, checkpoint rows, tags and rollout samples, renumbering the
     /// run and metric-name keys into this store.
     private func copyRunRows(from src: Database, sourcePK: Int64, to db: Database, pk: Int64, nameIDs: inout [Int64: Int64]) throws {
         for row in try Row.fetchAll(src, sql: "SELECT id, name FROM metric_names WHERE id IN (SELECT name FROM metric_summaries WHERE run = ?)", arguments: [sourcePK]) {
@@ -263,6 +264,27 @@ extension RunStore {
         }
         for t in try Row.fetchAll(src, sql: "SELECT key, value FROM tags WHERE run = ?", arguments: [sourcePK]) {
             try db.execute(sql: "INSERT INTO tags(run, key, value) VALUES (?, ?, ?)", arguments: [pk, t["key"], t["value"]])
+        }
+        // Releases exported before schema v3 have no samples table.
+        if try src.tableExists("rollout_samples") {
+            try Self.copySamples(from: src, sourcePK: sourcePK, to: db, pk: pk)
+        }
+    }
+
+    /// Copies one run's rollout samples (bytes unchanged) into run `pk` of another store.
+    static func copySamples(from src: Database, sourcePK: Int64, to db: Database, pk: Int64) throws {
+        let insert = try db.makeStatement(sql: """
+            INSERT INTO rollout_samples(run, step, kind, position, problem, group_id, sample, reward, advantage, logprob_gap,
+                outcome, finish_reason, truncated, turns, prompt_tokens, response_tokens, raw_bytes, data)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        let rows = try Row.fetchCursor(src, sql: """
+            SELECT step, kind, position, problem, group_id, sample, reward, advantage, logprob_gap, outcome, finish_reason,
+                truncated, turns, prompt_tokens, response_tokens, raw_bytes, data
+            FROM rollout_samples WHERE run = ? ORDER BY step, kind, position
+            """, arguments: [sourcePK])
+        while let r = try rows.next() {
+            try insert.execute(arguments: StatementArguments([pk.databaseValue] + Array(r.databaseValues)))
         }
     }
 }

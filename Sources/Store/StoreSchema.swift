@@ -22,9 +22,14 @@ import GRDB
 /// - `tags(run, key, value)`; `store_info(key, value)`.
 /// - v2: `ingested_bundles(manifest_sha256, run, ingested)`: run bundles written by Slurm array
 ///   tasks and copied into this store, so that a bundle seen twice is stored once.
+/// - v3: `rollout_samples(run, step, kind, position, problem, group_id, sample, reward, advantage,
+///   logprob_gap, outcome, finish_reason, truncated, turns, prompt_tokens, response_tokens,
+///   raw_bytes, data)`: recorded trajectories (RunStore+Samples.swift), one row per sample; the
+///   columns are what `rlhub samples --where` filters on, `data` the whole sample as zstd-compressed
+///   JSON. Frozen with the run like its metrics.
 public enum StoreSchema {
     /// Bumped with every appended migration; recorded in `store_info` and in releases.
-    public static let version = 2
+    public static let version = 3
 
     /// The migrator with every migration of the store, in order.
     public static var migrator: DatabaseMigrator {
@@ -164,6 +169,39 @@ public enum StoreSchema {
                     ingested TEXT NOT NULL) WITHOUT ROWID;
                 CREATE INDEX ingested_bundles_run ON ingested_bundles(run);
                 """)
+        }
+        migrator.registerMigration("v3: rollout samples") { db in
+            // A rowid table: the rows hold kilobytes of compressed JSON, which WITHOUT ROWID
+            // tables store badly.
+            try db.execute(sql: """
+                CREATE TABLE rollout_samples(
+                    run INTEGER NOT NULL REFERENCES runs(pk) ON DELETE CASCADE,
+                    step INTEGER NOT NULL,
+                    kind TEXT NOT NULL CHECK (kind IN ('train', 'eval')),
+                    position INTEGER NOT NULL,
+                    problem INTEGER NOT NULL,
+                    group_id INTEGER NOT NULL,
+                    sample INTEGER NOT NULL,
+                    reward REAL,
+                    advantage REAL,
+                    logprob_gap REAL,
+                    outcome TEXT,
+                    finish_reason TEXT NOT NULL,
+                    truncated INTEGER NOT NULL,
+                    turns INTEGER NOT NULL,
+                    prompt_tokens INTEGER NOT NULL,
+                    response_tokens INTEGER NOT NULL,
+                    raw_bytes INTEGER NOT NULL,
+                    data BLOB NOT NULL,
+                    UNIQUE (run, step, kind, position));
+                """)
+            for (event, row) in [("INSERT", "NEW"), ("UPDATE", "OLD"), ("DELETE", "OLD")] {
+                try db.execute(sql: """
+                    CREATE TRIGGER rollout_samples_frozen_\(event.lowercased()) BEFORE \(event) ON rollout_samples
+                    WHEN EXISTS (SELECT 1 FROM release_runs WHERE run = \(row).run)
+                    BEGIN SELECT RAISE(ABORT, 'run is part of a release and cannot change'); END;
+                    """)
+            }
         }
         return migrator
     }

@@ -7,6 +7,8 @@ import LM
 public protocol MetricSink: AnyObject {
     /// Records `metrics` at `step`; names are the fixed keys of the metrics table (Trainer docs).
     func log(step: Int, metrics: [String: Double])
+    /// Records rollout samples taken at `step` (RolloutSamples.swift; default: dropped).
+    func logSamples(step: Int, samples: [RolloutSample])
     /// Makes everything logged so far durable.
     func flush() throws
 }
@@ -14,8 +16,11 @@ public protocol MetricSink: AnyObject {
 /// Keeps metrics in memory (tests, `rlhub verify`).
 public final class MemoryMetricSink: MetricSink {
     public private(set) var records: [(step: Int, metrics: [String: Double])] = []
+    /// Rollout samples in the order they were logged.
+    public private(set) var samples: [(step: Int, samples: [RolloutSample])] = []
     public init() {}
     public func log(step: Int, metrics: [String: Double]) { records.append((step, metrics)) }
+    public func logSamples(step: Int, samples: [RolloutSample]) { self.samples.append((step, samples)) }
     public func flush() throws {}
     /// Values of one metric in step order.
     public func series(_ name: String) -> [(step: Int, value: Double)] {

@@ -53,6 +53,7 @@ extension RLTrainer {
             metrics.merge(SamplerMismatch.metrics(old: old, rollout: rb.rolloutLogprobs, mask: rb.mask, cap: a.tisCap)) { $1 }
         }
         let advantages = a.objective == .rl ? estimateAdvantages(batch, a, greedyRewards: greedyRewards, into: &metrics) : nil
+        recordTrainingSamples(step: s, rb, scores: scores, advantages: advantages)
         let inert = inertRows(advantages, rb, a)
         var perUpdate: [[String: Double]] = []
         var optimizerSteps = 0, skipped = 0

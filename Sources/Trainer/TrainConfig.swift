@@ -47,6 +47,21 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     /// fp32. bf16 is mixed precision: bf16 product inputs, fp32 accumulation, master weights,
     /// gradients, AdamW, log-softmax and entropy.
     public var trainDType: GEMM.Precision = .fp32
+    /// Rollout samples (RolloutSamples.swift) are recorded at every N-th training step and at
+    /// every evaluation; 0 = none. nil stands for the default, 10, and is left out of the
+    /// canonical JSON, so configs written before the key existed keep their hash.
+    public var samplesEveryOverride: Int? = nil
+    /// Trajectories recorded per sampled step and per evaluation; nil = the default, 4.
+    public var samplesPerStepOverride: Int? = nil
+
+    /// `samples_every`'s default: 10 (the default `eval_every`).
+    public static let defaultSamplesEvery = 10
+    /// `samples_per_step`'s default: 4.
+    public static let defaultSamplesPerStep = 4
+    /// Training steps between recorded samples (0 = none): `samples_every`.
+    public var samplesEvery: Int { samplesEveryOverride ?? Self.defaultSamplesEvery }
+    /// Samples per recorded step: `samples_per_step`.
+    public var samplesPerStep: Int { samplesPerStepOverride ?? Self.defaultSamplesPerStep }
 
     enum CodingKeys: String, CodingKey {
         case algo, algorithm, task, model, steps
@@ -54,12 +69,13 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         case tokenBudget = "token_budget", microBatchTokens = "micro_batch_tokens", lrSchedule = "lr_schedule"
         case valueLRScale = "value_lr_scale"
         case rolloutDType = "rollout_dtype", trainDType = "train_dtype"
+        case samplesEveryOverride = "samples_every", samplesPerStepOverride = "samples_per_step"
     }
 
     /// Run-level keys settable with `--set` (the algorithm's keys are the rest).
     public static let runKeys = [
         "steps", "eval_every", "eval_episodes", "eval_k", "checkpoint_every", "token_budget", "micro_batch_tokens", "lr_schedule",
-        "value_lr_scale", "rollout_dtype", "train_dtype",
+        "value_lr_scale", "rollout_dtype", "train_dtype", "samples_every", "samples_per_step",
     ]
 
     public init(algo: String, algorithm: AlgorithmConfig, task: String, model: String) {
@@ -87,6 +103,8 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         valueLRScale = try c.decode(Double.self, forKey: .valueLRScale)
         rolloutDType = try c.decodeIfPresent(GEMM.Precision.self, forKey: .rolloutDType) ?? .fp32
         trainDType = try c.decodeIfPresent(GEMM.Precision.self, forKey: .trainDType) ?? .fp32
+        samplesEveryOverride = try c.decodeIfPresent(Int.self, forKey: .samplesEveryOverride)
+        samplesPerStepOverride = try c.decodeIfPresent(Int.self, forKey: .samplesPerStepOverride)
     }
 
     /// Applies `key=value`: run-level keys here, the rest to the algorithm.
@@ -118,6 +136,13 @@ public struct TrainConfig: Codable, Sendable, Equatable {
                 throw ConfigError(file: "--set", field: key, message: "must be a positive number, got '\(value)'")
             }
             valueLRScale = v
+        // The default is stored as nil (absent from the canonical JSON): the same run, the same hash.
+        case "samples_every":
+            let v = try int()
+            samplesEveryOverride = v == Self.defaultSamplesEvery ? nil : v
+        case "samples_per_step":
+            let v = try int()
+            samplesPerStepOverride = v == Self.defaultSamplesPerStep ? nil : v
         case "lr_schedule":
             guard let s = LearningRateSchedule(rawValue: value) else {
                 throw ConfigError(
@@ -142,7 +167,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         if steps < 1 { throw ConfigError(file: "--set", field: "steps", message: "must be ≥ 1") }
         if tokenBudget < 16 { throw ConfigError(file: "--set", field: "token_budget", message: "must be ≥ 16") }
         for (key, value) in [("steps", steps), ("eval_episodes", evalEpisodes), ("eval_k", evalK), ("token_budget", tokenBudget),
-                             ("micro_batch_tokens", microBatchTokens)] where value > Self.upperBounds[key]! {
+                             ("micro_batch_tokens", microBatchTokens), ("samples_per_step", samplesPerStep)] where value > Self.upperBounds[key]! {
             throw ConfigError(file: "--set", field: key, message: "must be ≤ \(Self.upperBounds[key]!), got \(value)")
         }
         for (key, p) in [("rollout_dtype", rolloutDType), ("train_dtype", trainDType)] where p == .bf16 {
@@ -157,10 +182,10 @@ public struct TrainConfig: Codable, Sendable, Equatable {
 
     /// The largest value of each run-level size (checked by ``validate()`` before anything is
     /// sized by it): steps ≤ 10⁸, eval_episodes ≤ 10⁶, eval_k ≤ 1024, token_budget ≤ 131072
-    /// (rlhub's longest context), micro_batch_tokens ≤ 2²⁰.
+    /// (rlhub's longest context), micro_batch_tokens ≤ 2²⁰, samples_per_step ≤ 64.
     public static let upperBounds: [String: Int] = [
         "steps": 100_000_000, "eval_episodes": 1_000_000, "eval_k": 1024, "token_budget": 1 << 17,
-        "micro_batch_tokens": 1 << 20,
+        "micro_batch_tokens": 1 << 20, "samples_per_step": 64,
     ]
 
     /// Canonical JSON (sorted keys): what the config hash covers.

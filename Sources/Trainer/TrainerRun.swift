@@ -28,6 +28,7 @@ extension RLTrainer {
             m["eval/pass_at_k"] = sampled.summary.pass_at_k
         }
         sink.log(step: state.step, metrics: m)
+        recordEvaluationSamples(report.trajectories)
         onEvaluation?(state.step, report.summary)
         return m
     }

@@ -17,7 +17,7 @@ struct RLHub: ParsableCommand {
             DoctorCommand.self, BenchCommand.self, InitModelCommand.self, LogprobsCommand.self,
             TokenizeCommand.self, GenerateCommand.self, ExportCommand.self, EvalCommand.self, CompareCommand.self, TrainCommand.self,
             GridCommand.self, GridWorkerCommand.self, VerifyCommand.self, RunsCommand.self, ShowCommand.self,
-            CurveCommand.self, ScoresCommand.self, CheckpointsCommand.self, TagCommand.self, ReleaseCommand.self, BenchStoreWriterCommand.self,
+            CurveCommand.self, ScoresCommand.self, SamplesCommand.self, CheckCommand.self, DiffCommand.self, CheckpointsCommand.self, TagCommand.self, ReleaseCommand.self, BenchStoreWriterCommand.self,
             StatsCommand.self, ReportCommand.self, PublishCommand.self, PullCommand.self,
             ServeCommand.self, PushCommand.self, CheckInputsCommand.self,
         ])

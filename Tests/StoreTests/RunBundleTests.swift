@@ -1,5 +1,6 @@
-// Run bundles (what a Slurm array task writes) copied into a store: the rows arrive whole, a
-// bundle seen twice is stored once, and a corrupted bundle is refused with nothing of it stored.
+// Run bundles (what a Slurm array task writes) copied into a store: the rows (rollout samples
+// included) arrive whole, a bundle seen twice is stored once, and a corrupted bundle is refused
+// with nothing of it stored.
 import Foundation
 import GRDB
 import LM
@@ -21,6 +22,7 @@ struct RunBundleTests {
             try bundle.appendMetrics(run: run, records: [(step, ["loss/total": Double(step) * 0.5, "reward/mean": 1 / Double(step)])])
         }
         try bundle.addScores(run: run, [ScoreRecord(step: 3, split: "test", metric: "accuracy", value: 0.25, episodes: 8)])
+        try bundle.appendSamples(run: run, step: 2, kind: "train", samples: (0..<2).map { storedSample(step: 2, position: $0) })
         let folder = root + "/ckpt"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         try Data("weights of \(run)".utf8).write(to: URL(fileURLWithPath: folder + "/model.safetensors"))
@@ -41,6 +43,7 @@ struct RunBundleTests {
         #expect(try central.allMetrics(run: run).map { "\($0.step) \($0.name) \($0.value!)" }
             == (try bundle.allMetrics(run: run).map { "\($0.step) \($0.name) \($0.value!)" }))
         #expect(try central.scores(run: run) == (try bundle.scores(run: run)))
+        #expect(try central.samples(run: run) == (try bundle.samples(run: run)) && (try central.samples(run: run)).count == 2)
         let sha = try #require(try bundle.checkpoints(run: run).first?.sha256)
         #expect(try central.checkpoints(run: run).map(\.sha256) == [sha])
         #expect(try central.blobs.contains(sha256: sha))
@@ -49,6 +52,7 @@ struct RunBundleTests {
         #expect(try central.ingestBundle(at: dir) == .alreadyIngested(run: run))
         #expect(try central.allMetrics(run: run).count == 6)
         #expect(try central.scores(run: run).count == 1)
+        #expect(try central.samples(run: run).count == 2)
         #expect(try central.checkpoints(run: run).count == 1)
         #expect(try central.metricSummaries(run: run).first { $0.name == "loss/total" }?.count == 3)
         // A fresh open of the store sees one ingested bundle.

@@ -41,6 +41,8 @@ enum SettingEffect: Sendable {
     case checkpoints
     /// How many steps run.
     case steps
+    /// Which rollout samples are recorded (steps and counts; RolloutSamples.swift).
+    case samples
     /// Nothing the run computes, beyond rounding: the loss and gradient norm agree to 1e-6.
     case roundingOnly
     /// The changed configuration is refused by validation with a message containing this text.
@@ -57,6 +59,7 @@ enum SettingEffect: Sendable {
         case .evaluation: "the held-out evaluations"
         case .checkpoints: "the checkpoint schedule"
         case .steps: "the number of steps"
+        case .samples: "the recorded rollout samples"
         case .roundingOnly: "memory only (loss and gradient norm equal to rounding)"
         case .refused(let text): "refused: “\(text)”"
         case .warned(let text): "warning: “\(text)”"
@@ -160,6 +163,8 @@ extension SettingCase {
         // Precision (bf16 cases are refused, as the key documents, on a CPU without a bf16 matmul).
         .init(key: "rollout_dtype", changed: "bf16", effect: .metric("mismatch/logp_abs_mean"), file: "Trainer/PolicyUpdate.swift"),
         .init(key: "train_dtype", changed: "bf16", effect: .update, file: "LM/Model/LlamaTraining.swift"),
+        .init(key: "samples_every", steps: 2, changed: "1", effect: .samples, file: "Trainer/RolloutSamples.swift"),
+        .init(key: "samples_per_step", steps: 2, base: ["samples_every=1"], changed: "2", effect: .samples, file: "Trainer/RolloutSamples.swift"),
     ]
 }
 
@@ -187,6 +192,8 @@ final class ObservedRun {
     var warnings: [String] = []
     var evaluations: [EvaluationSummary] = []
     var checkpoints: [Int] = []
+    /// (step, kind, count) of every recorded batch of rollout samples.
+    var samples: [String] = []
 
     /// Trains `config` on a fresh `tiny` (initialised from the run's seed, as `rlhub train` does)
     /// and records what it did.
@@ -202,6 +209,7 @@ final class ObservedRun {
         defer { try? FileManager.default.removeItem(atPath: root) }
         try trainer.train(checkpointRoot: checkpoints ? root : nil, onCheckpoint: { [unowned self] s, _ in self.checkpoints.append(s) }) { _, _ in }
         records = sink.records
+        samples = sink.samples.map { "\($0.step) \($0.samples.first?.kind.rawValue ?? "-") \($0.samples.count)" }
         parameters = loaded.model.parameters.array
     }
 
@@ -264,6 +272,8 @@ struct SettingsEffectTests {
             #expect(a.checkpoints != b.checkpoints, "\(a.checkpoints)")
         case .steps:
             #expect(a.series("rollout/episodes").count != b.series("rollout/episodes").count)
+        case .samples:
+            #expect(a.samples != b.samples, "\(a.samples)")
         case .roundingOnly:
             for name in ["loss/total", "grad_norm"] {
                 let x = a.series(name), y = b.series(name)

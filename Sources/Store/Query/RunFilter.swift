@@ -121,16 +121,24 @@ struct FilterParser {
 
     private let tokens: [QueryToken]
     private let source: String
+    /// The field a token names (runs: ``RunField/resolve(_:source:)``; samples: SampleFilter).
+    private let resolveField: (QueryToken, String) throws(InputError) -> RunField
     private var position = 0
     private var depth = 0
     private var comparisons = 0
     /// The bound arguments so far.
     private(set) var values: [DatabaseValue] = []
 
-    init(tokens: [QueryToken], source: String) {
+    init(
+        tokens: [QueryToken], source: String,
+        resolveField: @escaping (QueryToken, String) throws(InputError) -> RunField = { token, source throws(InputError) in
+            try RunField.resolve(token, source: source)
+        }
+    ) {
         precondition(tokens.last?.kind == .end, "the lexer ends every token list with .end")
         self.tokens = tokens
         self.source = source
+        self.resolveField = resolveField
     }
 
     /// `filter := or`, then the end of the input.
@@ -197,7 +205,7 @@ struct FilterParser {
     private mutating func comparison() throws(InputError) -> String {
         let fieldToken = current
         if fieldToken.kind == .end { throw error(fieldToken, "expected a condition, found the end") }
-        let field = try RunField.resolve(fieldToken, source: source)
+        let field = try resolveField(fieldToken, source)
         advance()
         comparisons += 1
         if comparisons > Self.maxComparisons {
