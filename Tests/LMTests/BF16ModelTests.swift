@@ -83,13 +83,8 @@ struct BF16ModelTests {
     @Test(.requiresPython("numpy, safetensors", install: "numpy safetensors"))
     func logitsMatchTheNumpyBF16Emulation() throws {
         let python = try #require(Reference.python("numpy, safetensors"))
-        let config = LlamaConfig(
-            hiddenSize: 64, intermediateSize: 96, numHiddenLayers: 3, numAttentionHeads: 4,
-            numKeyValueHeads: 2, rmsNormEps: 1e-5, ropeTheta: 10000, vocabSize: CharTokenizer.standard.vocabularySize,
-            tieWordEmbeddings: true, maxPositionEmbeddings: 128, initializerRange: 0.1)
-        let model = LlamaModel(config: config, seed: 7)
-        let dir = temporaryFolder().appendingPathComponent("ref-model")
-        try HFCheckpoint.save(LoadedModel(model: model, tokenizer: CharTokenizer.standard, source: "test"), to: dir.path)
+        let (model, dir) = try savedReferenceModel()
+        let config = model.config
         let sequence = CharTokenizer.standard.encode("<|im_start|>user\n12+30=?<|im_end|>")
         func reference(bf16: Bool) throws -> [Double] {
             let out = dir.deletingLastPathComponent().appendingPathComponent(bf16 ? "bf16.f64" : "fp32.f64")

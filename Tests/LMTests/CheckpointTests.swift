@@ -48,13 +48,8 @@ struct CheckpointTests {
     @Test(.requiresPython("numpy, safetensors", install: "numpy safetensors"))
     func logitsMatchTheNumpyReference() throws {
         let python = try #require(Reference.python("numpy, safetensors"))
-        let config = LlamaConfig(
-            hiddenSize: 64, intermediateSize: 96, numHiddenLayers: 3, numAttentionHeads: 4,
-            numKeyValueHeads: 2, rmsNormEps: 1e-5, ropeTheta: 10000, vocabSize: CharTokenizer.standard.vocabularySize,
-            tieWordEmbeddings: true, maxPositionEmbeddings: 128, initializerRange: 0.1)
-        let model = LlamaModel(config: config, seed: 7)
-        let dir = temporaryFolder().appendingPathComponent("ref-model")
-        try HFCheckpoint.save(LoadedModel(model: model, tokenizer: CharTokenizer.standard, source: "test"), to: dir.path)
+        let (model, dir) = try savedReferenceModel()
+        let config = model.config
         let sequences: [[Int32]] = [
             CharTokenizer.standard.encode("<|im_start|>user\n12+30=?<|im_end|>"),
             [1, 50, 51, 52, 2],

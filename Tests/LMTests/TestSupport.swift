@@ -22,3 +22,16 @@ func temporaryFolder(_ name: String = "rlhub-test") -> URL {
 /// Array equality outside `#expect`: a failing `#expect(a == b)` on million-element arrays makes
 /// Swift Testing compute a diff that takes minutes.
 func bitEqual(_ a: [Float], _ b: [Float]) -> Bool { a == b }
+
+/// The 3-layer model the numpy reference checks use (seed 7, character vocabulary), saved as an HF
+/// folder `ref-model` in a fresh temporary folder.
+func savedReferenceModel() throws -> (model: LlamaModel, folder: URL) {
+    let config = LlamaConfig(
+        hiddenSize: 64, intermediateSize: 96, numHiddenLayers: 3, numAttentionHeads: 4,
+        numKeyValueHeads: 2, rmsNormEps: 1e-5, ropeTheta: 10000, vocabSize: CharTokenizer.standard.vocabularySize,
+        tieWordEmbeddings: true, maxPositionEmbeddings: 128, initializerRange: 0.1)
+    let model = LlamaModel(config: config, seed: 7)
+    let dir = temporaryFolder().appendingPathComponent("ref-model")
+    try HFCheckpoint.save(LoadedModel(model: model, tokenizer: CharTokenizer.standard, source: "test"), to: dir.path)
+    return (model, dir)
+}
