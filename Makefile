@@ -92,8 +92,9 @@ bench: build model
 store-bench: build-bin
 	scripts/store-bench.sh
 
-## publish-baselines: rebuild the published release baselines-v1 (baselines/, reports/baseline/)
-## from this checkout's code: grid into a fresh store, release, publish, report
+## publish-baselines: publish the release baselines-v2 of experiments/baseline.yaml from this
+## checkout's code beside baselines-v1 in baselines/, and its report into reports/baseline/:
+## grid into a fresh store, release, publish, report
 publish-baselines: build-bin
 	scripts/publish-baselines.sh
 

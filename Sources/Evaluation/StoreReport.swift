@@ -44,12 +44,15 @@ public enum StoreReport {
         public var taskOrder: [String]
         /// A sentence put before the generated summary (e.g. the spec's description).
         public var description: String
+        /// The held-out set of each task as the spec evaluates it, stated in the summary (empty:
+        /// not known, say nothing).
+        public var heldOut: [HeldOutSet]
 
         public init(
             bootstrapReps: Int = 2000, bootstrapSeed: UInt64 = 0,
             taus: [Double] = (0...20).map { Double($0) / 20 }, smoothing: Double = 0,
             curvePoints: Int? = 200, algorithmOrder: [String] = [], taskOrder: [String] = [],
-            description: String = ""
+            description: String = "", heldOut: [HeldOutSet] = []
         ) {
             self.bootstrapReps = bootstrapReps
             self.bootstrapSeed = bootstrapSeed
@@ -59,6 +62,21 @@ public enum StoreReport {
             self.algorithmOrder = algorithmOrder
             self.taskOrder = taskOrder
             self.description = description
+            self.heldOut = heldOut
+        }
+    }
+
+    /// A task's held-out evaluation: how many problems each evaluation plays, and how many of
+    /// them are distinct (a small test split wraps around).
+    public struct HeldOutSet: Sendable, Equatable {
+        public var task: String
+        public var problems: Int
+        public var distinct: Int
+
+        public init(task: String, problems: Int, distinct: Int) {
+            self.task = task
+            self.problems = problems
+            self.distinct = distinct
         }
     }
 
@@ -205,6 +223,13 @@ public enum StoreReport {
             }
         }
 
+        // Gain over the warm start, paired by seed (the run's own step-0 score), and its summary.
+        func start(_ run: RunRecord) -> Double? { curve(run).first { $0.step == 0 }?.value }
+        let gains = gainRows(algorithms: algorithms, tasks: tasks, runs: runs, start: start, final: final)
+        let gainSummary = gainSummary(
+            algorithms: algorithms, tasks: tasks,
+            gainsOf: { a, t in runs(a, t).compactMap { r in start(r).map { final(r) - $0 } } }, bootstrap: bootstrap)
+
         // Warm-ups of the shown tasks: the starting point, and part of the provenance.
         let warmups = all.filter { isWarmup($0) && tasks.contains($0.task) && !curve($0).isEmpty }
         let startingPoints: [(task: String, mean: Double, runs: Int)] = tasks.compactMap { t in
@@ -215,17 +240,28 @@ public enum StoreReport {
         // Provenance and data: warm-ups first (they ran first), then the compared runs.
         let releases = try store.releases()
         let reported = warmups + scored
+        var costs: [String: RunCompute] = [:]
+        for r in reported { costs[r.id] = try runCompute(store: store, run: r.id) }
+        let compute = computeRows(algorithms: algorithms, tasks: tasks, runs: runs, compute: costs, gains: gains)
         let provenance = reported.map { r in
             ProvenanceRow(
                 runID: r.id, algorithm: label(r), task: r.task, seed: r.seed, status: r.status.rawValue,
                 steps: r.stepsDone, configHash: r.configHash, codeVersion: r.codeVersion,
-                release: releases.filter { $0.runs.contains(r.id) }.map(\.name).joined(separator: " "))
+                release: releases.filter { $0.runs.contains(r.id) }.map(\.name).joined(separator: " "),
+                compute: costs[r.id] ?? RunCompute())
         }
         var rows: [[DataValue]] = []
         for r in reported {
             for s in scores[r.id] ?? [] {
                 rows.append([.text(label(r)), .text(r.task), .text(r.id), .integer(r.seed), .integer(s.step),
                              .text(s.split + "/" + s.metric), .number(s.value)])
+            }
+            // The run's compute, at its last step (left out where it was not recorded).
+            let c = costs[r.id] ?? RunCompute()
+            for (name, value) in [("compute/cpu_s", c.cpuSeconds), ("compute/tokens_generated", c.tokensGenerated),
+                                  ("compute/tokens_trained", c.tokensTrained)] where value.isFinite {
+                rows.append([.text(label(r)), .text(r.task), .text(r.id), .integer(r.seed), .integer(r.stepsDone),
+                             .text(name), .number(value)])
             }
         }
         let table = DataTable(columns: ["algorithm", "task", "run", "seed", "step", "metric", "value"], rows: rows)
@@ -241,10 +277,23 @@ public enum StoreReport {
             "\(count(algorithms.count, "algorithm")) × \(count(tasks.count, "task")) × "
                 + "\(count(seeds, "seed")) (\(count(scored.count, "finished run"))); the score of a run is its "
                 + "held-out test accuracy at its final step, in [0, 1] (not normalised).")
+        let heldOut = options.heldOut.filter { tasks.contains($0.task) }
+        if !heldOut.isEmpty {
+            summary.append("Held-out evaluation (greedy, the same problems for every run of a task): "
+                + heldOut.map { "\($0.task) \($0.problems) problems (\($0.distinct) distinct)" }.joined(separator: ", ") + ".")
+        }
         if !startingPoints.isEmpty {
             summary.append("Starting point (warm-up \(warmups.first.map(\.algo) ?? "sft"), mean test accuracy): "
                 + startingPoints.map { "\($0.task) \(fixed($0.mean)) (\(count($0.runs, "run")))" }
                     .joined(separator: ", ") + ".")
+        }
+        if !gains.isEmpty {
+            let above = gains.filter { $0.excludesZero && $0.gain > 0 }.count
+            summary.append("Gain over the warm start (final minus step-0 test accuracy of the same run, paired by seed; "
+                + "mean over tasks with its 95% stratified bootstrap interval): "
+                + gainSummary.map { "\($0.algorithm) \(signed($0.point)) [\(signed($0.low)), \(signed($0.high))]" }
+                    .joined(separator: ", ")
+                + "; \(above) of \(count(gains.count, "algorithm × task gain")) have a 95% interval above 0.")
         }
         if unscored > 0 {
             summary.append("\(count(unscored, "finished run")) without a test accuracy score left out.")
@@ -271,6 +320,7 @@ public enum StoreReport {
                 + "learning-curve bands and final-score intervals: Student-t 95% over seeds, clipped to [0, 1]",
             algorithms: algorithms, tasks: tasks, learningCurves: learningCurves, aggregates: aggregates,
             performanceProfile: profile, improvement: improvement, finalScores: finalScores,
+            gains: gains, gainSummary: gainSummary, compute: compute,
             provenance: provenance, data: table)
     }
 
@@ -307,6 +357,13 @@ public enum StoreReport {
         let a = Int(abs(scaled))
         let frac = String(a % 1000)
         return sign + "\(a / 1000)." + String(repeating: "0", count: 3 - frac.count) + frac
+    }
+
+    /// ``fixed(_:)`` with a sign: "+0.125", "-0.050", "NaN".
+    static func signed(_ x: Double) -> String {
+        guard x.isFinite else { return "NaN" }
+        let f = fixed(x)
+        return f.hasPrefix("-") || f == "0.000" ? f : "+" + f
     }
 
     /// 2000 → "2,000".

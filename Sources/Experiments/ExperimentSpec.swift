@@ -13,6 +13,7 @@ import Yams
 ///   algo: sft
 ///   steps: 400
 ///   set: {lr: 2e-3, prompts_per_step: 64}
+///   seed: 0                          # optional: one warm-up per task (this seed), shared by all seeds
 /// set: {max_new_tokens: 8, token_budget: 128}   # keys of `rlhub train --set`, for every cell
 /// steps: 40                          # optimizer steps per cell
 /// evaluation: {every: 10, episodes: 100, k: 4}   # k > 1 adds eval/pass_at_k (sampled)
@@ -20,13 +21,16 @@ import Yams
 /// algorithms:                        # a preset name, or {name, preset, set}
 ///   - grpo
 ///   - {name: dapo, preset: dapo, set: {overlong_buffer: 4}}
-/// tasks:                             # a task spec, or {name, task, set}
+/// tasks:                             # a task spec, or {name, task, set, steps, warmup}
 ///   - add:digits=2
+///   - {name: lake, task: "frozenlake:size=3", steps: 30, warmup: {steps: 150, set: {lr: 3e-3}}}
 /// seeds: [0, 1, 2]
 /// ```
 ///
 /// Settings apply in this order, later ones winning: the preset, the spec's `set`, the task's
-/// `set`, the algorithm's `set`, then `steps`, `evaluation` and `checkpoints`.
+/// `set`, the algorithm's `set`, then `steps` (the task's, else the spec's), `evaluation` and
+/// `checkpoints`. A warm-up takes the spec's `set`, the task's `set`, the warm-up's `set`, then the
+/// task's `warmup.set`; its steps are the task's `warmup.steps`, else the warm-up's.
 public struct ExperimentSpec: Sendable, Equatable {
     /// One algorithm axis entry.
     public struct Algorithm: Sendable, Equatable {
@@ -43,6 +47,12 @@ public struct ExperimentSpec: Sendable, Equatable {
         /// Task spec as given (`add:digits=2`).
         public var spec: String
         public var set: [Assignment]
+        /// Optimizer steps of this task's cells (nil: the spec's `steps`).
+        public var steps: Int? = nil
+        /// Steps of this task's warm-ups (nil: the warm-up's `steps`).
+        public var warmupSteps: Int? = nil
+        /// Settings of this task's warm-ups, after the warm-up's own `set`.
+        public var warmupSet: [Assignment] = []
     }
 
     /// The shared warm-up stage.
@@ -50,6 +60,9 @@ public struct ExperimentSpec: Sendable, Equatable {
         public var algo: String
         public var steps: Int
         public var set: [Assignment]
+        /// When set, one warm-up per task, trained with this seed, is the warm start of every
+        /// seed's cells (the seeds then vary the RL stage only); nil: one warm-up per task and seed.
+        public var seed: Int? = nil
     }
 
     /// `key=value` with where it was written, for errors.
@@ -121,11 +134,12 @@ extension ExperimentSpec {
             checkpointEvery: try checkpoints["every"].map { try reader.int($0, min: 0) } ?? 0,
             algorithms: [], tasks: [], seeds: [0], text: text, path: path)
         if let w = top["warmup"] {
-            let m = try reader.mapping(w, allowed: ["algo", "steps", "set"], context: "warmup")
+            let m = try reader.mapping(w, allowed: ["algo", "steps", "set", "seed"], context: "warmup")
             spec.warmup = Warmup(
                 algo: try m["algo"].map(reader.string) ?? "sft",
                 steps: try m["steps"].map { try reader.int($0, min: 1) } ?? 100,
-                set: try m["set"].map(reader.assignments) ?? [])
+                set: try m["set"].map(reader.assignments) ?? [],
+                seed: try m["seed"].map { try reader.int($0, min: 0) })
         }
         for node in try reader.sequence(algorithmsNode, context: "algorithms") {
             if let preset = node.scalar?.string {
@@ -143,12 +157,19 @@ extension ExperimentSpec {
             if let taskSpec = node.scalar?.string {
                 spec.tasks.append(Task(name: Self.taskLabel(taskSpec), spec: taskSpec, set: []))
             } else {
-                let m = try reader.mapping(node, allowed: ["name", "task", "set"], context: "task")
+                let m = try reader.mapping(node, allowed: ["name", "task", "set", "steps", "warmup"], context: "task")
                 guard let taskNode = m["task"] else { throw reader.error(node, "a task needs 'task' (a task spec such as add:digits=2)") }
                 let taskSpec = try reader.string(taskNode)
-                spec.tasks.append(Task(
+                var task = Task(
                     name: try m["name"].map(reader.string) ?? Self.taskLabel(taskSpec), spec: taskSpec,
-                    set: try m["set"].map(reader.assignments) ?? []))
+                    set: try m["set"].map(reader.assignments) ?? [], steps: try m["steps"].map { try reader.int($0, min: 1) })
+                if let w = m["warmup"] {
+                    guard top["warmup"] != nil else { throw reader.error(w, "a task's 'warmup' needs the spec's 'warmup'") }
+                    let wm = try reader.mapping(w, allowed: ["steps", "set"], context: "task warmup")
+                    task.warmupSteps = try wm["steps"].map { try reader.int($0, min: 1) }
+                    task.warmupSet = try wm["set"].map(reader.assignments) ?? []
+                }
+                spec.tasks.append(task)
             }
         }
         if let seeds = top["seeds"] {

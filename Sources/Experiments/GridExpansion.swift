@@ -38,14 +38,15 @@ public enum GridExpansion {
     public static func cells(_ spec: ExperimentSpec) throws -> [GridCell] {
         var out: [GridCell] = []
         var warmups: [String: GridCell] = [:]
-        if spec.warmup != nil {
+        if let w = spec.warmup {
             for task in spec.tasks {
-                for seed in spec.seeds {
+                // A warm-up with its own seed is trained once per task and shared by every seed.
+                for seed in w.seed.map({ [$0] }) ?? spec.seeds {
                     let config = try resolveWarmup(spec, task: task, seed: seed)
                     let cell = GridCell(
                         key: "warmup/\(task.name)/seed\(seed)", algorithm: config.algo, task: task.name, seed: seed, config: config,
                         configHash: config.hash, groupHash: groupHash(config, model: config.model), dependsOn: nil)
-                    warmups["\(task.name)/\(seed)"] = cell
+                    for user in w.seed == nil ? [seed] : spec.seeds { warmups["\(task.name)/\(user)"] = cell }
                     out.append(cell)
                 }
             }
@@ -74,7 +75,7 @@ public enum GridExpansion {
         }
         var config = TrainConfig(algo: preset.rawValue, algorithm: preset.config, task: try TaskRegistry.canonicalSpec(task.spec), model: model)
         for a in spec.set + task.set + algorithm.set { try apply(a, to: &config) }
-        config.steps = spec.steps
+        config.steps = task.steps ?? spec.steps
         config.evalEvery = spec.evalEvery
         config.evalEpisodes = spec.evalEpisodes
         config.evalK = spec.evalK
@@ -91,8 +92,8 @@ public enum GridExpansion {
             throw ConfigError(file: spec.path, field: "warmup", message: "unknown preset")
         }
         var config = TrainConfig(algo: preset.rawValue, algorithm: preset.config, task: try TaskRegistry.canonicalSpec(task.spec), model: spec.model)
-        for a in spec.set + task.set + w.set { try apply(a, to: &config) }
-        config.steps = w.steps
+        for a in spec.set + task.set + w.set + task.warmupSet { try apply(a, to: &config) }
+        config.steps = task.warmupSteps ?? w.steps
         config.evalEvery = 0
         config.evalEpisodes = spec.evalEpisodes
         config.checkpointEvery = spec.checkpointEvery

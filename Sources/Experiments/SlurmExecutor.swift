@@ -260,19 +260,33 @@ public final class SlurmExecutor {
             }
         }
         let finishedHashes = Set(plan.cells.indices.filter { if case .finished = plan.states[$0] { true } else { false } }.map { plan.cells[$0].configHash })
-        var runs: [String] = [], cells: [String] = []
+        // Each cell is claimed in one transaction (RunStore.claimCell, as the local executor does:
+        // same config hash and source hash), so of two submissions of one spec into one store at
+        // once only one creates or takes a cell's run; the other skips the cell.
+        var claimed: [(run: String, cell: GridCell)] = []
+        defer { for c in claimed { try? store.releaseClaim(c.run) } }
         for (i, state) in plan.states.enumerated() {
             let cell = plan.cells[i]
             if case .finished = state { continue }
             if let dep = cell.dependsOn, !finishedHashes.contains(dep) { continue }  // next wave
-            let run = try state.runID ?? store.createRun(newRun(cell))
-            try prepareBundle(run: run, cell: cell)
-            runs.append(run)
-            cells.append(cell.key)
+            switch try store.claimCell(newRun(cell)) {
+            case .claimed(let run): claimed.append((run, cell))
+            case .finished, .heldElsewhere: continue
+            }
         }
+        // A submission that saved its job before we claimed has released its runs to `queued`
+        // (which a claim takes over): read the submissions again, after the claims, and leave
+        // the runs a live task already holds.
+        let live = try taskStates().filter { Self.isLive($0.value.state) }
+        let submitting = claimed.filter { live[$0.run] == nil }
+        for c in submitting { try prepareBundle(run: c.run, cell: c.cell) }
+        guard !submitting.isEmpty else {
+            try refresh()
+            return nil
+        }
+        let job = try sbatch(runs: submitting.map(\.run), cells: submitting.map(\.cell.key))
         try refresh()
-        guard !runs.isEmpty else { return nil }
-        return try sbatch(runs: runs, cells: cells)
+        return job
     }
 
     /// Creates the bundle of a run (or keeps the one a cancelled task left, to resume from it);

@@ -4,6 +4,7 @@
 import Evaluation
 import Foundation
 import Store
+import Tasks
 
 extension ExperimentSpec {
     /// `options` with this spec's description and algorithm and task order.
@@ -12,7 +13,22 @@ extension ExperimentSpec {
         options.algorithmOrder = algorithms.map(\.name)
         options.taskOrder = tasks.map(\.name)
         options.description = description
+        options.heldOut = heldOutSets()
         return options
+    }
+
+    /// Each task's held-out set as its RL cells evaluate it: `eval_episodes` problems, indices
+    /// `0..<eval_episodes` of the test split, and how many of them are distinct. External tasks
+    /// (`rg:`, `py:`, `cmd:`) are left out: counting would start their environment.
+    func heldOutSets() -> [StoreReport.HeldOutSet] {
+        guard let cells = try? GridExpansion.cells(self) else { return [] }
+        return tasks.compactMap { entry in
+            guard let cell = cells.first(where: { $0.task == entry.name && !$0.isWarmup }),
+                  !ExternalTask.handles(cell.config.task), let task = try? TaskRegistry.make(cell.config.task) else { return nil }
+            let n = cell.config.evalEpisodes
+            let distinct = Set((0..<n).map { task.problemKey(split: .test, index: $0) }).count
+            return StoreReport.HeldOutSet(task: entry.name, problems: n, distinct: distinct)
+        }
     }
 
     /// `options` completed from the spec stored with `experiment`; unchanged when the store has

@@ -44,4 +44,19 @@ extension RunStore {
             return .claimed(run: id)
         }
     }
+
+    /// Hands a run this process claimed with ``claimCell(_:)`` back as `queued`: a Slurm
+    /// submission claims its cells (so that a concurrent submission cannot create or submit them
+    /// too), records the array job that holds them, and then releases the claims — from then on
+    /// the job's task, not this process, holds the run. A run that another process holds, or that
+    /// is no longer `running`, is left as it is.
+    public func releaseClaim(_ id: String) throws {
+        let me = ProcessIdentity.current
+        try write { db in
+            _ = try runKey(id, db)
+            try db.execute(
+                sql: "UPDATE runs SET status = 'queued', pid = NULL, pid_start = NULL WHERE id = ? AND status = 'running' AND pid = ? AND host = ?",
+                arguments: [id, me.pid, me.host])
+        }
+    }
 }

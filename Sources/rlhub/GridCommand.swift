@@ -93,7 +93,7 @@ struct GridCommand: ParsableCommand {
                 if let job = try executor.submit() {
                     print("submitted Slurm array job \(job); follow with: rlhub grid status \(self.spec)")
                 } else {
-                    print("nothing to run: every cell is finished in the store")
+                    print("nothing to run: every cell is finished in the store, or submitted by another process")
                 }
                 return
             }

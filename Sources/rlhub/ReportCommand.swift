@@ -18,8 +18,10 @@ struct ReportCommand: ParsableCommand {
             runs of the experiment (warm-up cells aside, their mean score shown as the starting \
             point): learning curves of held-out test accuracy per task (mean with a 95% band), \
             IQM / mean / median / optimality gap with 95% stratified bootstrap intervals (2,000 \
-            resamples, seed 0), performance profiles, P(A > B) for every pair, final scores and \
-            run provenance. The same store gives byte-identical files.
+            resamples, seed 0), performance profiles, P(A > B) for every pair, final scores, the \
+            gain over the warm start (each run's final minus its step-0 score, paired by seed, \
+            Student-t 95%), compute per run (CPU seconds, tokens generated and trained) and run \
+            provenance. The same store gives byte-identical files.
             """)
 
     @OptionGroup var storeOptions: StoreOptions

@@ -1,5 +1,5 @@
-// The published release in the repository (`baselines/`, hub layout): pulled into a fresh store it
-// regenerates `reports/baseline/` byte for byte, and its checkpoints are model REFs (`hub:…`) that
+// The published releases in the repository (`baselines/`, hub layout): pulled into a fresh store
+// they regenerate `reports/baseline/` (the newest release's report) byte for byte, and its checkpoints are model REFs (`hub:…`) that
 // `eval` and `compare` accept.
 import Foundation
 import Testing
@@ -27,6 +27,16 @@ struct BaselinesHubCLITests {
         return (published, unpublished)
     }
 
+    /// The newest release of the hub (the one `reports/baseline/` is the report of): its name, its
+    /// experiment and how many runs it has.
+    static func newest() throws -> (release: String, experiment: String, runs: Int) {
+        let data = try Data(contentsOf: URL(fileURLWithPath: hub + "/index.json"))
+        let index = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let release = try #require((index["releases"] as? [[String: Any]])?.last)
+        let runs = release["runs"] as? [[String: Any]] ?? []
+        return (try #require(release["name"] as? String), try #require(runs.first?["experiment"] as? String), runs.count)
+    }
+
     @Test func aPullRegeneratesTheCommittedReportByteForByte() throws {
         let root = tempDir()
         let store = root + "/store"
@@ -37,8 +47,11 @@ struct BaselinesHubCLITests {
         #expect(again.status == 0)
         #expect(again.out.contains("\"bytes_downloaded\" : 0") || again.out.contains("\"bytes_downloaded\":0"))
 
+        // reports/baseline/ is the newest release's report (baselines-v1 stays in the hub beside it).
+        let newest = try Self.newest()
+        #expect(pull.out.contains("pulled \(newest.release)"))
         let out = root + "/report"
-        let report = try rlhub("report", "baseline", "--store", store, "--out", out)
+        let report = try rlhub("report", newest.experiment, "--store", store, "--out", out)
         try #require(report.status == 0, "report: \(report.err)")
         let expected = try ReportCLITests.contents(Self.repo + "/reports/baseline")
         let got = try ReportCLITests.contents(out)
@@ -49,6 +62,8 @@ struct BaselinesHubCLITests {
         let runs = try rlhub("runs", "--store", store, "--where", "release = 'baselines-v1'", "--format", "csv")
         #expect(runs.status == 0)
         #expect(runs.out.split(separator: "\n").count == 37)  // header + 36 runs
+        let newestRuns = try rlhub("runs", "--store", store, "--where", "release = '\(newest.release)'", "--format", "csv")
+        #expect(newestRuns.out.split(separator: "\n").count == newest.runs + 1)
     }
 
     /// `rlhub serve` of a store that pulled the release (4 of 36 archives): every page of every
@@ -72,9 +87,9 @@ struct BaselinesHubCLITests {
         for path in ["/", "/releases", "/reports", "/reports/baseline", "/compare?runs=" + ids.prefix(12).joined(separator: ","), "/hub/index.json"] {
             #expect(try curl(server.url + path).status == 200, "\(path)")
         }
-        // The served report is the committed one: the spec stored with the experiment orders it
-        // and gives its description, as for `rlhub report baseline`.
-        let served = try curl(server.url + "/reports/baseline")
+        // The served report of the newest release's experiment is the committed one: the spec
+        // stored with the experiment orders it and gives its description, as for `rlhub report`.
+        let served = try curl(server.url + "/reports/" + (try Self.newest().experiment))
         #expect(served.body == (try Data(contentsOf: URL(fileURLWithPath: Self.repo + "/reports/baseline/index.html"))))
         #expect(server.process.isRunning)
     }

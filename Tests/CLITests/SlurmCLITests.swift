@@ -1,6 +1,7 @@
 // `rlhub grid --executor slurm` against a real Slurm (scripts/slurm-local.sh up; `make test` does
 // it): the smoke grid gives the local executor's numbers bit for bit, a cancelled task resumes, a
-// killed submitter loses nothing, a second submission while the first is queued is refused.
+// killed submitter loses nothing, a second submission while the first is queued is refused, and
+// submissions of one spec at once create and submit each cell's run once.
 // Skipped when SLURM_CONF is unset, unless RLHUB_REQUIRE_SLURM=1 (then that is a failure).
 import Foundation
 import Testing
@@ -112,6 +113,30 @@ struct SlurmCLITests {
         #expect(second.err.contains("Slurm job") && second.err.range(of: #"job \d+_\d"#, options: .regularExpression) != nil, "\(second.err)")
         let collected = try rlhub("grid", "collect", smokeSpec, "--wait", "--store", store)
         #expect(collected.status == 0, "\(collected.err)")
+        let finished = try rlhub("runs", "--store", store, "--where", "status = 'finished'", "--format", "csv")
+        #expect(finished.out.split(separator: "\n").count == 5, "\(finished.out)")
+    }
+
+    /// Three submissions of the smoke grid into one store at once: each cell's run is created once
+    /// (claimed in one transaction per cell) and submitted in exactly one array task; collected,
+    /// the store holds one finished run per cell.
+    @Test func concurrentSubmissionsCreateAndSubmitEachCellOnce() throws {
+        let dir = tempDir(), store = dir + "/store"
+        let results = try ConcurrencyCLITests.together(Array(
+            repeating: ["grid", smokeSpec, "--executor", "slurm", "--threads", "1", "--store", store], count: 3))
+        for (i, r) in results.enumerated() {
+            // A submission that reads the others' saved job before it claims is refused by name.
+            #expect(r.status == 0 || (r.status == 2 && r.err.contains("Slurm job")), "submission \(i): exit \(r.status): \(r.err)")
+        }
+        #expect(results.contains { $0.status == 0 })
+        let data = try Data(contentsOf: URL(fileURLWithPath: store + "/slurm/submissions.json"))
+        let submissions = try #require(try JSONSerialization.jsonObject(with: data) as? [[String: Any]])
+        let submitted = submissions.flatMap { $0["runs"] as? [String] ?? [] }
+        #expect(submitted.count == 4 && Set(submitted).count == 4, "\(submissions)")
+        let collected = try rlhub("grid", "collect", smokeSpec, "--wait", "--store", store)
+        #expect(collected.status == 0, "\(collected.err)")
+        let counts = try ConcurrencyCLITests.runsPerCell(store)
+        #expect(counts.count == 4 && counts.values.allSatisfy { $0 == 1 }, "\(counts)")
         let finished = try rlhub("runs", "--store", store, "--where", "status = 'finished'", "--format", "csv")
         #expect(finished.out.split(separator: "\n").count == 5, "\(finished.out)")
     }

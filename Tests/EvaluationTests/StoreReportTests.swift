@@ -163,6 +163,56 @@ import Store
         #expect(data.generatedFrom == "experiment exp · store schema \(StoreSchema.version) · code \(Self.code.description)")
     }
 
+    /// The gain of a run is its final score minus its own step-0 score (0.1 in this store), paired
+    /// by seed; grpo on add: finals {0.7, 0.74, 0.85} → gains {0.6, 0.64, 0.75}, mean 0.66333,
+    /// sd 0.077675, t₀.₉₇₅,₂ = 4.302653 → ± 0.192960.
+    @Test func gainOverTheWarmStartIsPairedBySeed() throws {
+        let dir = try TemporaryFolder()
+        let (store, _) = try Self.makeStore(dir.path("store"))
+        let data = try StoreReport.build(store: store, experiment: "exp", options: Self.options)
+        #expect(data.gains.count == 6)
+        let g = try #require(data.gains.first { $0.algorithm == "grpo" && $0.task == "add" })
+        #expect(g.runs == 3 && abs(g.start - 0.1) < 1e-12 && abs(g.final - 0.76333333333) < 1e-9)
+        #expect(abs(g.gain - 0.66333333333) < 1e-9)
+        #expect(abs(g.low - (0.66333333333 - 0.192960)) < 1e-5 && abs(g.high - (0.66333333333 + 0.192960)) < 1e-5)
+        #expect(g.excludesZero)
+        // The summary's mean gain over tasks: grpo's per-task mean gains 0.46333 (mul) and 0.66333 (add).
+        let summary = try #require(data.gainSummary.first { $0.algorithm == "grpo" })
+        #expect(abs(summary.point - 0.56333333333) < 1e-9 && summary.low <= summary.point && summary.point <= summary.high)
+        #expect(data.description.contains("Gain over the warm start") && data.description.contains("6 of 6"))
+        // No compute recorded in this store: every figure is missing, none is made up.
+        #expect(data.provenance.allSatisfy { $0.compute.cpuSeconds.isNaN && $0.compute.tokensTrained.isNaN })
+    }
+
+    /// A run's compute is summed from its step metrics: Σ time/cpu_s, Σ episodes × mean length,
+    /// Σ loss tokens × optimizer steps; the cell's row is the mean over its runs.
+    @Test func computeIsSummedFromTheRunsMetrics() throws {
+        let dir = try TemporaryFolder()
+        let store = try RunStore(directory: dir.path("store"))
+        try store.upsertExperiment(name: "exp", specText: "name: exp", specHash: "h")
+        let ids = try (0..<2).map { seed in
+            try Self.addRun(store, Self.newRun("exp", cell: "grpo/add/seed\(seed)", algo: "grpo", task: "add", seed: seed),
+                            final: 0.5, steps: 2)
+        }
+        // Run 0: steps 0–2; run 1: steps 0–2 with twice the CPU.
+        for (k, id) in ids.enumerated() {
+            let scale = Double(k + 1)
+            try store.appendMetrics(run: id, records: [
+                (0, ["time/cpu_s": 1.5 * scale]),
+                (1, ["time/cpu_s": 2 * scale, "rollout/episodes": 16, "response_length/mean": 3.25, "tokens": 40, "optimizer_steps": 2]),
+                (2, ["time/cpu_s": 2.5 * scale, "rollout/episodes": 16, "response_length/mean": 2.5, "tokens": 36.5, "optimizer_steps": 2]),
+            ])
+        }
+        let data = try StoreReport.build(store: store, experiment: "exp", options: Self.options)
+        let first = try #require(data.provenance.first { $0.runID == ids[0] })
+        #expect(first.compute == RunCompute(cpuSeconds: 6, tokensGenerated: 52 + 40, tokensTrained: 80 + 73))
+        let row = try #require(data.compute.first)
+        #expect(row.runs == 2 && row.perRun.cpuSeconds == 9 && row.perRun.tokensGenerated == 92 && row.perRun.tokensTrained == 153)
+        // Gain 0.4 per run (0.1 → 0.5) over 9 CPU seconds = 0.15 CPU minutes.
+        #expect(abs(row.gainPerCPUMinute - 0.4 / 0.15) < 1e-9)
+        #expect(data.data.rows.contains { $0[5] == .text("compute/cpu_s") && $0[6] == .number(6) })
+    }
+
     @Test func sameStoreGivesByteIdenticalFiles() throws {
         let dir = try TemporaryFolder()
         let (store, _) = try Self.makeStore(dir.path("store"))

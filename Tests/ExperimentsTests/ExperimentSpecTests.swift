@@ -63,6 +63,38 @@ let smallSpec = """
         #expect(a == again)
     }
 
+    /// A task may give its own steps and warm-up (steps, then `set` after the warm-up's own);
+    /// the other tasks keep the spec's, and their cells hash as before.
+    @Test func aTaskMayGiveItsOwnStepsAndWarmup() throws {
+        let perTask = smallSpec.replacingOccurrences(
+            of: "  - add:digits=1\n",
+            with: "  - add:digits=1\n  - {name: lake, task: \"frozenlake:size=3\", steps: 5, warmup: {steps: 7, set: {lr: 1e-3}}}\n")
+        let cells = try GridExpansion.cells(try ExperimentSpec.parse(perTask, path: "per-task.yaml"))
+        let plain = try GridExpansion.cells(try ExperimentSpec.parse(smallSpec, path: "small.yaml"))
+        func cell(_ key: String) throws -> GridCell { try #require(cells.first { $0.key == key }) }
+        #expect(try cell("warmup/lake/seed0").config.steps == 7 && cell("warmup/lake/seed0").config.algorithm.lr == 1e-3)
+        #expect(try cell("grpo/lake/seed1").config.steps == 5 && cell("grpo/lake/seed1").config.algorithm.lr != 1e-3)
+        #expect(try cell("warmup/add/seed0").config.steps == 3 && cell("grpo/add/seed0").config.steps == 2)
+        for c in plain { #expect(try cell(c.key).configHash == c.configHash) }
+        #expect(failure(perTask.replacingOccurrences(of: "steps: 7", with: "stepz: 7")).contains("unknown key 'stepz'"))
+        #expect(failure(perTask.replacingOccurrences(of: "lr: 1e-3}}}", with: "lr: fast}}}")).contains("lr:"))
+        let noWarmup = perTask.replacingOccurrences(of: "warmup:\n  algo: sft\n  steps: 3\n  set: {lr: 2e-3, prompts_per_step: 4}\n", with: "")
+        #expect(failure(noWarmup).contains("needs the spec's 'warmup'"))
+    }
+
+    /// `warmup: {seed: S}` trains one warm-up per task (with seed S) that every seed's cells start
+    /// from; the cells still differ by seed, and share one group hash per algorithm.
+    @Test func aSeededWarmupIsSharedByEverySeed() throws {
+        let shared = smallSpec.replacingOccurrences(of: "  steps: 3\n", with: "  steps: 3\n  seed: 5\n")
+        let cells = try GridExpansion.cells(try ExperimentSpec.parse(shared, path: "shared.yaml"))
+        #expect(cells.map(\.key) == ["warmup/add/seed5", "grpo/add/seed0", "grpo/add/seed1", "dapo-buffer/add/seed0", "dapo-buffer/add/seed1"])
+        let warm = cells[0]
+        #expect(warm.config.algorithm.seed == 5)
+        #expect(cells.dropFirst().allSatisfy { $0.dependsOn == warm.configHash && $0.config.model == "cell:" + warm.configHash })
+        #expect(cells[1].configHash != cells[2].configHash && cells[1].groupHash == cells[2].groupHash)
+        #expect(failure(shared.replacingOccurrences(of: "seed: 5", with: "seed: -1")).contains("expected an integer ≥ 0"))
+    }
+
     func failure(_ text: String) -> String {
         do { _ = try ExperimentSpec.parse(text, path: "bad.yaml"); return "no error" } catch { return "\(error)" }
     }

@@ -38,6 +38,8 @@ enum HTMLReport {
             id: "probability-of-improvement", title: "Probability of improvement",
             chart: doc.improvementChart, note: Notes.improvement, empty: Notes.noImprovement)
         html += finalScores(doc)
+        html += gains(doc)
+        html += compute(doc)
         html += provenance(doc)
         html += """
             <footer>Numbers in long format: <a href="data.csv">data.csv</a>. \
@@ -57,7 +59,8 @@ enum HTMLReport {
         <a href="#learning-curves">Learning curves</a> \
         <a href="#performance-profile">Performance profile</a> \
         <a href="#probability-of-improvement">Probability of improvement</a> \
-        <a href="#final-scores">Final scores</a> <a href="#provenance">Provenance</a></nav>
+        <a href="#final-scores">Final scores</a> <a href="#gains">Gain over warm start</a> \
+        <a href="#compute">Compute</a> <a href="#provenance">Provenance</a></nav>
 
         """
 
@@ -70,12 +73,20 @@ enum HTMLReport {
             ("Algorithms", "\(doc.algorithms.count)", ""),
             ("Runs", "\(runs)", doc.statusSummary),
             ("Score", data.scoreName, data.intervalMethod),
-        ]
+        ] + (data.gainSummary.isEmpty ? [] : [("Gain over warm start", "", "")])
         for (label, value, detail) in cards {
             html += "<div class=\"card\"><div class=\"label\">\(label)</div>"
             let valueClass = label == "Score" ? "value words" : "value"
-            html += "<div class=\"\(valueClass)\">\(xmlEscape(value))</div>"
-            if label == "Algorithms" {
+            if !value.isEmpty { html += "<div class=\"\(valueClass)\">\(xmlEscape(value))</div>" }
+            if label == "Gain over warm start" {
+                // Each algorithm's mean gain over the tasks with its interval.
+                html += "<div class=\"detail\">"
+                    + data.gainSummary.map { e in
+                        swatch(e.algorithm, doc.palette) + xmlEscape(e.algorithm) + " "
+                            + xmlEscape(ReportFormat.interval(e.point, e.low, e.high))
+                    }.joined(separator: "<br>")
+                    + "</div>"
+            } else if label == "Algorithms" {
                 html += "<div class=\"detail\">"
                     + doc.algorithms.map { swatch($0, doc.palette) + xmlEscape($0) }
                         .joined(separator: "<br>")
@@ -152,6 +163,33 @@ enum HTMLReport {
         return html + "</section>\n"
     }
 
+    private static func gains(_ doc: ReportDocument) -> String {
+        var html = "<section id=\"gains\">\n<h2>Gain over the warm start</h2>\n"
+        guard !doc.data.gains.isEmpty else { return html + emptyNote(Notes.noGains) + "</section>\n" }
+        html += "<p class=\"caption\">\(xmlEscape(Notes.gains))</p>\n"
+        let rows = doc.data.gains.map { r in
+            [swatch(r.algorithm, doc.palette) + xmlEscape(r.algorithm), xmlEscape(r.task), "\(r.runs)",
+             ReportFormat.cell(r.start), ReportFormat.cell(r.final), ReportFormat.cell(r.gain),
+             ReportFormat.cell(r.low), ReportFormat.cell(r.high), r.excludesZero ? "yes" : "no"]
+        }
+        html += table(header: ["algorithm", "task", "n", "warm start", "final", "gain", "CI low", "CI high", "excludes 0"],
+                      numeric: [2, 3, 4, 5, 6, 7], rows: rows)
+        return html + "</section>\n"
+    }
+
+    private static func compute(_ doc: ReportDocument) -> String {
+        var html = "<section id=\"compute\">\n<h2>Compute</h2>\n"
+        guard !doc.data.compute.isEmpty else { return html + emptyNote(Notes.noCompute) + "</section>\n" }
+        html += "<p class=\"caption\">\(xmlEscape(Notes.compute))</p>\n"
+        let rows = doc.data.compute.map { r in
+            [swatch(r.algorithm, doc.palette) + xmlEscape(r.algorithm), xmlEscape(r.task), "\(r.runs)"]
+                + ReportFormat.computeCells(r.perRun) + [ReportFormat.cell(r.gainPerCPUMinute, 4)]
+        }
+        html += table(header: ["algorithm", "task", "n", "CPU s", "tokens generated", "tokens trained", "gain / CPU min"],
+                      numeric: [2, 3, 4, 5, 6], rows: rows)
+        return html + "</section>\n"
+    }
+
     private static func provenance(_ doc: ReportDocument) -> String {
         var html = "<section id=\"provenance\">\n<h2>Provenance</h2>\n"
         guard !doc.data.provenance.isEmpty else {
@@ -162,12 +200,12 @@ enum HTMLReport {
             ["<code>\(xmlEscape(r.runID))</code>", xmlEscape(r.algorithm), xmlEscape(r.task),
              "\(r.seed)", xmlEscape(r.status), "\(r.steps)",
              "<code>\(xmlEscape(ReportDocument.shortHash(r.configHash)))</code>",
-             "<code>\(xmlEscape(r.codeVersion))</code>", xmlEscape(r.release)]
+             "<code>\(xmlEscape(r.codeVersion))</code>", xmlEscape(r.release)] + ReportFormat.computeCells(r.compute)
         }
         html += table(
             header: ["run", "algorithm", "task", "seed", "status", "steps", "config", "code",
-                     "release"],
-            numeric: [3, 5], rows: rows, compact: true)
+                     "release", "CPU s", "tokens generated", "tokens trained"],
+            numeric: [3, 5, 9, 10, 11], rows: rows, compact: true)
         return html + "</section>\n"
     }
 

@@ -21,6 +21,11 @@ public enum MarkdownReport {
             md += "Algorithms: \(doc.algorithms.map(escape).joined(separator: ", "))\n\n"
         }
         if !data.intervalMethod.isEmpty { md += "Intervals: \(escape(data.intervalMethod)).\n\n" }
+        if !data.gainSummary.isEmpty {
+            md += "Gain over warm start (mean over tasks): "
+                + data.gainSummary.map { "\(escape($0.algorithm)) \(ReportFormat.interval($0.point, $0.low, $0.high))" }
+                    .joined(separator: ", ") + "\n\n"
+        }
 
         md += "## Aggregate metrics\n\n"
         if let chart = doc.aggregateChart {
@@ -84,6 +89,34 @@ public enum MarkdownReport {
                 })
         }
 
+        md += "## Gain over the warm start\n\n"
+        if data.gains.isEmpty {
+            md += "_\(Notes.noGains)_\n\n"
+        } else {
+            md += Notes.gains + "\n\n"
+            md += table(
+                header: ["algorithm", "task", "n", "warm start", "final", "gain", "CI low", "CI high", "excludes 0"],
+                right: [2, 3, 4, 5, 6, 7],
+                rows: data.gains.map { r in
+                    [escape(r.algorithm), escape(r.task), "\(r.runs)", ReportFormat.cell(r.start), ReportFormat.cell(r.final),
+                     ReportFormat.cell(r.gain), ReportFormat.cell(r.low), ReportFormat.cell(r.high), r.excludesZero ? "yes" : "no"]
+                })
+        }
+
+        md += "## Compute\n\n"
+        if data.compute.isEmpty {
+            md += "_\(Notes.noCompute)_\n\n"
+        } else {
+            md += Notes.compute + "\n\n"
+            md += table(
+                header: ["algorithm", "task", "n", "CPU s", "tokens generated", "tokens trained", "gain / CPU min"],
+                right: [2, 3, 4, 5, 6],
+                rows: data.compute.map { r in
+                    [escape(r.algorithm), escape(r.task), "\(r.runs)"] + ReportFormat.computeCells(r.perRun)
+                        + [ReportFormat.cell(r.gainPerCPUMinute, 4)]
+                })
+        }
+
         md += "## Provenance\n\n"
         if data.provenance.isEmpty {
             md += "_\(Notes.noProvenance)_\n\n"
@@ -91,12 +124,12 @@ public enum MarkdownReport {
             md += Notes.provenance + "\n\n"
             md += table(
                 header: ["run", "algorithm", "task", "seed", "status", "steps", "config", "code",
-                         "release"],
-                right: [3, 5],
+                         "release", "CPU s", "tokens generated", "tokens trained"],
+                right: [3, 5, 9, 10, 11],
                 rows: data.provenance.map { r in
                     [code(r.runID), escape(r.algorithm), escape(r.task), "\(r.seed)",
                      escape(r.status), "\(r.steps)", code(ReportDocument.shortHash(r.configHash)),
-                     code(r.codeVersion), escape(r.release)]
+                     code(r.codeVersion), escape(r.release)] + ReportFormat.computeCells(r.compute)
                 })
         }
         md += "Numbers in long format: [data.csv](data.csv).\n"

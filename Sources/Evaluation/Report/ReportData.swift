@@ -45,6 +45,14 @@ public struct ReportData: Sendable, Equatable {
     public var improvement: ImprovementMatrix?
     /// Final scores per (algorithm, task), with confidence intervals.
     public var finalScores: [FinalScoreRow]
+    /// The gain over the warm start per (algorithm, task), paired by seed; empty to leave the
+    /// section out.
+    public var gains: [GainRow]
+    /// Each algorithm's mean gain over the tasks with its interval, for the summary; empty to say
+    /// nothing.
+    public var gainSummary: [ReportInterval]
+    /// Mean compute per run for each (algorithm, task); empty to leave the section out.
+    public var compute: [ComputeRow]
     /// One row per run: where every number came from.
     public var provenance: [ProvenanceRow]
     /// The long-format table written to `data.csv`.
@@ -55,7 +63,8 @@ public struct ReportData: Sendable, Equatable {
         intervalMethod: String = "", algorithms: [String] = [], tasks: [String] = [],
         learningCurves: [LearningCurvePanel] = [], aggregates: [AggregatePanel] = [],
         performanceProfile: ProfileChart? = nil, improvement: ImprovementMatrix? = nil,
-        finalScores: [FinalScoreRow] = [],
+        finalScores: [FinalScoreRow] = [], gains: [GainRow] = [], gainSummary: [ReportInterval] = [],
+        compute: [ComputeRow] = [],
         provenance: [ProvenanceRow] = [], data: DataTable = DataTable(columns: [], rows: [])
     ) {
         self.title = title
@@ -70,6 +79,9 @@ public struct ReportData: Sendable, Equatable {
         self.performanceProfile = performanceProfile
         self.improvement = improvement
         self.finalScores = finalScores
+        self.gains = gains
+        self.gainSummary = gainSummary
+        self.compute = compute
         self.provenance = provenance
         self.data = data
     }
@@ -248,6 +260,77 @@ public struct FinalScoreRow: Sendable, Equatable {
     }
 }
 
+/// How far one algorithm moved one task from its warm start, paired by seed: for each seed s,
+/// gᵢ = final(s) − start(s), where start(s) is the run's own held-out score of the warm start
+/// (its step-0 evaluation); the interval is the Student-t 95% interval of the gᵢ,
+/// ḡ ± t₀.₉₇₅,ₙ₋₁ · sd(g)/√n.
+public struct GainRow: Sendable, Equatable {
+    public var algorithm: String
+    public var task: String
+    /// Runs (seeds) with both a warm-start and a final score.
+    public var runs: Int
+    /// Mean warm-start score over those runs.
+    public var start: Double
+    /// Mean final score over those runs.
+    public var final: Double
+    /// Mean paired gain ḡ and its interval (NaN bounds: one run, no interval).
+    public var gain: Double
+    public var low: Double
+    public var high: Double
+
+    public init(algorithm: String, task: String, runs: Int, start: Double, final: Double, gain: Double,
+                low: Double = .nan, high: Double = .nan) {
+        self.algorithm = algorithm
+        self.task = task
+        self.runs = runs
+        self.start = start
+        self.final = final
+        self.gain = gain
+        self.low = low
+        self.high = high
+    }
+
+    /// Whether the interval lies entirely above or below 0.
+    public var excludesZero: Bool { low.isFinite && high.isFinite && (low > 0 || high < 0) }
+}
+
+/// What a run cost, as recorded in the store; NaN where the run did not record it (runs made
+/// before `time/cpu_s` existed).
+public struct RunCompute: Sendable, Equatable {
+    /// CPU seconds of the run's worker (user + system, all threads; Σ `time/cpu_s`).
+    public var cpuSeconds: Double
+    /// Tokens the policy produced in its training rollouts (Σ over steps of
+    /// `rollout/episodes` × `response_length/mean`; for SFT the demonstrations' tokens).
+    public var tokensGenerated: Double
+    /// Loss tokens of the updates (Σ over steps of `tokens` × `optimizer_steps`).
+    public var tokensTrained: Double
+
+    public init(cpuSeconds: Double = .nan, tokensGenerated: Double = .nan, tokensTrained: Double = .nan) {
+        self.cpuSeconds = cpuSeconds
+        self.tokensGenerated = tokensGenerated
+        self.tokensTrained = tokensTrained
+    }
+}
+
+/// Mean compute per run of one algorithm on one task, and its gain per CPU minute.
+public struct ComputeRow: Sendable, Equatable {
+    public var algorithm: String
+    public var task: String
+    public var runs: Int
+    /// Means over the runs.
+    public var perRun: RunCompute
+    /// Mean gain over the warm start divided by the mean CPU minutes of a run (NaN without either).
+    public var gainPerCPUMinute: Double
+
+    public init(algorithm: String, task: String, runs: Int, perRun: RunCompute, gainPerCPUMinute: Double = .nan) {
+        self.algorithm = algorithm
+        self.task = task
+        self.runs = runs
+        self.perRun = perRun
+        self.gainPerCPUMinute = gainPerCPUMinute
+    }
+}
+
 /// Where one run came from.
 public struct ProvenanceRow: Sendable, Equatable {
     public var runID: String
@@ -264,9 +347,12 @@ public struct ProvenanceRow: Sendable, Equatable {
     public var codeVersion: String
     /// The release the run belongs to, or "" when none.
     public var release: String
+    /// What the run cost (NaN fields where not recorded).
+    public var compute: RunCompute
 
     public init(runID: String, algorithm: String, task: String, seed: Int, status: String,
-                steps: Int, configHash: String, codeVersion: String, release: String = "") {
+                steps: Int, configHash: String, codeVersion: String, release: String = "",
+                compute: RunCompute = RunCompute()) {
         self.runID = runID
         self.algorithm = algorithm
         self.task = task
@@ -276,6 +362,7 @@ public struct ProvenanceRow: Sendable, Equatable {
         self.configHash = configHash
         self.codeVersion = codeVersion
         self.release = release
+        self.compute = compute
     }
 }
 

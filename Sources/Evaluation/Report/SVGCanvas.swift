@@ -62,6 +62,12 @@ public enum ReportFormat {
         value.isNaN ? "–" : fixed(value, decimals)
     }
 
+    /// A run's compute as table cells: CPU seconds with one decimal, token counts whole; "–" where
+    /// not recorded.
+    public static func computeCells(_ c: RunCompute) -> [String] {
+        [cell(c.cpuSeconds, 1), cell(c.tokensGenerated, 0), cell(c.tokensTrained, 0)]
+    }
+
     /// "0.62 [0.55, 0.70]", or "0.62" when the interval is missing.
     public static func interval(_ point: Double, _ low: Double, _ high: Double,
                                 decimals: Int = 3) -> String {
