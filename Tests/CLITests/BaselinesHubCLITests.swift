@@ -49,7 +49,7 @@ struct BaselinesHubCLITests {
 
         // reports/baseline/ is the newest release's report (baselines-v1 stays in the hub beside it).
         let newest = try Self.newest()
-        #expect(pull.out.contains("pulled \(newest.release)"))
+        #expect(pull.out.hasPrefix("pulled ") && pull.out.contains(newest.release), "\(pull.out)")
         let out = root + "/report"
         let report = try rlhub("report", newest.experiment, "--store", store, "--out", out)
         try #require(report.status == 0, "report: \(report.err)")
