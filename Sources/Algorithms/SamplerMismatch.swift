@@ -24,12 +24,12 @@ public enum SamplerMismatch {
         precondition(old.count == rollout.count && old.count == mask.count, "SamplerMismatch: grids differ in size")
         var n = 0, absSum = 0.0, absMax = 0.0, k3 = 0.0, outside = 0
         for k in old.indices where mask[k] != 0 {
-            let d = max(-20, min(20, old[k] - rollout[k]))
-            let r = exp(d)
+            let d = old[k] - rollout[k]
+            let r = clampedRatio(d).ratio  // the ratio TIS uses; |Δ| itself is reported unclamped
             n += 1
             absSum += abs(d)
             absMax = max(absMax, abs(d))
-            k3 += r - 1 - d
+            k3 += r - 1 - log(r)
             if r < 1 / cap || r > cap { outside += 1 }
         }
         guard n > 0 else { return [:] }

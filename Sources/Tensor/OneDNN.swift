@@ -108,6 +108,12 @@ public enum OneDNN {
 
     // MARK: - State behind the lock
 
+    /// Which fp32 matrix a conversion slot holds (storage and shape), for `sameA`.
+    struct ConvertedOperand: Equatable {
+        var source: UnsafeRawPointer
+        var rows, cols, ld: Int
+    }
+
     struct MatmulKey: Hashable {
         var M, N, K: Int
         var transA, transB: Bool
@@ -125,6 +131,8 @@ public enum OneDNN {
         let scratchpad: dnnl_memory_t?
         let scratchBytes: Int
         let implementation: String
+        /// The execution arguments: the memory objects are fixed, only their data handles change.
+        var args: [dnnl_exec_arg_t]
 
         init(
             primitive: dnnl_primitive_t, src: dnnl_memory_t, weights: dnnl_memory_t, dst: dnnl_memory_t,
@@ -137,6 +145,11 @@ public enum OneDNN {
             self.scratchpad = scratchpad
             self.scratchBytes = scratchBytes
             self.implementation = implementation
+            args = [
+                dnnl_exec_arg_t(arg: DNNL_ARG_SRC_0, memory: src), dnnl_exec_arg_t(arg: DNNL_ARG_WEIGHTS_0, memory: weights),
+                dnnl_exec_arg_t(arg: DNNL_ARG_DST_0, memory: dst),
+            ]
+            if let scratchpad { args.append(dnnl_exec_arg_t(arg: DNNL_ARG_SCRATCHPAD, memory: scratchpad)) }
         }
 
         deinit {
@@ -157,7 +170,7 @@ public enum OneDNN {
         var scratchBytes = 64
         /// bf16 copies of fp32 operands: slot 0 for A, 1 for B, and what each last converted.
         var converted: [BFloat16Buffer] = [BFloat16Buffer(count: 0), BFloat16Buffer(count: 0)]
-        var lastConverted: [[Int]?] = [nil, nil]
+        var lastConverted: [ConvertedOperand?] = [nil, nil]
 
         init() {
             check(dnnl_engine_create(&engine, dnnl_cpu, 0), "engine")
@@ -175,7 +188,7 @@ public enum OneDNN {
             case (.packedBF16(let p), .bf16): return p.pointer
             case (.packedBF16, .fp32): preconditionFailure("OneDNN.matmul: a packed bf16 weight in an fp32 product")
             case (.fp32(let p), .bf16):
-                let what = [Int(bitPattern: p), rows, cols, ld]
+                let what = ConvertedOperand(source: UnsafeRawPointer(p), rows: rows, cols: cols, ld: ld)
                 if !(reuse && lastConverted[slot] == what) {
                     if converted[slot].count < rows * cols { converted[slot] = BFloat16Buffer(count: rows * cols) }
                     BFloat16Conversion.convert(p, rows: rows, cols: cols, ld: ld, to: converted[slot].pointer)
@@ -196,16 +209,9 @@ public enum OneDNN {
             dnnl_memory_set_data_handle(p.src, a)
             dnnl_memory_set_data_handle(p.weights, b)
             dnnl_memory_set_data_handle(p.dst, c)
-            var args = [
-                dnnl_exec_arg_t(arg: DNNL_ARG_SRC_0, memory: p.src),
-                dnnl_exec_arg_t(arg: DNNL_ARG_WEIGHTS_0, memory: p.weights),
-                dnnl_exec_arg_t(arg: DNNL_ARG_DST_0, memory: p.dst),
-            ]
-            if let pad = p.scratchpad {
-                dnnl_memory_set_data_handle(pad, scratch)
-                args.append(dnnl_exec_arg_t(arg: DNNL_ARG_SCRATCHPAD, memory: pad))
-            }
-            check(dnnl_primitive_execute(p.primitive, stream, Int32(args.count), &args), "matmul execute")
+            if let pad = p.scratchpad { dnnl_memory_set_data_handle(pad, scratch) }
+            let status = p.args.withUnsafeBufferPointer { dnnl_primitive_execute(p.primitive, stream, Int32($0.count), $0.baseAddress) }
+            check(status, "matmul execute")
             check(dnnl_stream_wait(stream), "stream wait")
         }
 
