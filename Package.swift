@@ -75,7 +75,6 @@ let package = Package(
                 "LM", "Store", "Evaluation",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),
@@ -84,7 +83,6 @@ let package = Package(
             dependencies: [
                 "LM", "Store", "Evaluation", "Hub", "Trainer",
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -121,7 +119,7 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Store", "Tensor", "LM", "RLHubCore", "TestSupport"]),
         .testTarget(
             name: "HubTests",
-            dependencies: ["Hub", "HubServer", "Store", "LM", "Tensor", "RLHubCore", .product(name: "GRDB", package: "GRDB.swift")]),
+            dependencies: ["Hub", "HubServer", "Store", "LM", "Tensor", "RLHubCore"]),
         .testTarget(name: "CLITests", dependencies: ["LM", "Tensor", "Store", "RLHubCore", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -93,15 +93,8 @@ public enum StoreReport {
         store: RunStore, experiment: String, filter: RunFilter? = nil, options: Options = Options()
     ) throws -> ReportData {
         let filter = filter ?? .all
-        let inExperiment = "r.experiment_id = (SELECT id FROM experiments WHERE name = ?) AND r.status = 'finished'"
-        // Insertion order (pk) breaks ties of the millisecond creation time; a grid inserts its
-        // runs in spec order.
-        let order = "r.created, r.pk"
-        let all = try store.runs(whereSQL: inExperiment, arguments: [experiment], orderSQL: order)
-        var arguments = filter.arguments  // the filter's placeholders come first
-        _ = arguments.append(contentsOf: [experiment])
-        let selected = try store.runs(
-            whereSQL: "(\(filter.sql)) AND " + inExperiment, arguments: arguments, orderSQL: order)
+        let all = try store.finishedRuns(experiment: experiment)
+        let selected = try store.finishedRuns(experiment: experiment, matching: filter)
         let compared = selected.filter { !isWarmup($0) }
         guard !compared.isEmpty else {
             let what = filter.text.isEmpty ? "" : " matching '\(filter.text)'"

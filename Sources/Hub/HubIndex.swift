@@ -169,24 +169,34 @@ public struct HubStoreFile: Codable, Sendable, Equatable {
     var file: HubFile { HubFile(sha256: sha256, bytes: bytes) }
 }
 
-/// A run of a published release (what `rlhub pull --metadata-only` and the web UI list).
+/// A run of a published release (what `rlhub pull --metadata-only` and the web UI list): the
+/// store's ``RunSummary`` of the run and its checkpoints, as one JSON object (the summary's keys
+/// beside `checkpoints`). Its fields read as the summary's: `run.id`, `run.algo`, ….
+@dynamicMemberLookup
 public struct HubRun: Codable, Sendable, Equatable {
-    public var id: String
-    public var experiment: String?
-    public var cell: String?
-    public var algo: String
-    public var task: String
-    public var model: String
-    public var seed: Int
-    public var configHash: String
-    public var groupHash: String
-    public var codeVersion: String
-    public var steps: Int
+    public var summary: RunSummary
     public var checkpoints: [HubCheckpoint]
 
+    public init(summary: RunSummary, checkpoints: [HubCheckpoint]) {
+        self.summary = summary
+        self.checkpoints = checkpoints
+    }
+
+    public subscript<Value>(dynamicMember field: KeyPath<RunSummary, Value>) -> Value { summary[keyPath: field] }
+
     enum CodingKeys: String, CodingKey {
-        case id, experiment, cell, algo, task, model, seed, steps, checkpoints
-        case configHash = "config_hash", groupHash = "group_hash", codeVersion = "code_version"
+        case checkpoints
+    }
+
+    public init(from decoder: any Decoder) throws {
+        summary = try RunSummary(from: decoder)
+        checkpoints = try decoder.container(keyedBy: CodingKeys.self).decode([HubCheckpoint].self, forKey: .checkpoints)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try summary.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(checkpoints, forKey: .checkpoints)
     }
 }
 

@@ -38,8 +38,8 @@ public enum HubPublisher {
         // Runs and their archives.
         var runs: [HubRun] = []
         var blobFiles: [String: HubFile] = [:]
-        for id in record.runs {
-            let run = try store.run(id)
+        for run in try store.runSummaries(release: name) {
+            let id = run.id
             var checkpoints: [HubCheckpoint] = []
             for c in try store.checkpoints(run: id) {
                 var url: String? = nil
@@ -53,10 +53,7 @@ public enum HubPublisher {
                 }
                 checkpoints.append(HubCheckpoint(step: c.step, sha256: c.sha256, bytes: c.bytes, url: url))
             }
-            runs.append(HubRun(
-                id: run.id, experiment: run.experiment, cell: run.cell, algo: run.algo, task: run.task, model: run.model,
-                seed: run.seed, configHash: run.configHash, groupHash: run.groupHash, codeVersion: run.codeVersion,
-                steps: run.stepsDone, checkpoints: checkpoints))
+            runs.append(HubRun(summary: run, checkpoints: checkpoints))
         }
         let entry = HubRelease(
             name: name, notes: record.notes, filter: record.filter, created: record.created, rlhubVersion: record.rlhubVersion,

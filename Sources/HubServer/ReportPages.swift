@@ -3,7 +3,6 @@
 // rendered again only when the experiment's finished runs change.
 import Evaluation
 import Foundation
-import GRDB
 import Hummingbird
 import LM
 import Store
@@ -11,8 +10,8 @@ import Store
 final class ReportCache: @unchecked Sendable {
     private let state: HubState
     private let lock = NSLock()
-    /// Experiment → the fingerprint of the runs its cached report was built from.
-    private var built: [String: String] = [:]
+    /// Experiment → the finished runs its cached report was built from.
+    private var built: [String: FinishedRunsStamp] = [:]
 
     init(state: HubState) {
         self.state = state
@@ -20,7 +19,7 @@ final class ReportCache: @unchecked Sendable {
 
     /// The names of the store's experiments.
     func experiments() throws -> [String] {
-        try state.store.read { db in try String.fetchAll(db, sql: "SELECT name FROM experiments ORDER BY name") }
+        try state.store.experimentNames()
     }
 
     /// The report's `index.html`, built when missing or out of date.
@@ -30,12 +29,7 @@ final class ReportCache: @unchecked Sendable {
         guard try experiments().contains(experiment) else {
             throw InputError(file: "experiment", field: experiment, message: "no such experiment in the store")
         }
-        let fingerprint = try state.store.read { db in
-            try Row.fetchOne(db, sql: """
-                SELECT count(*), max(r.ended), max(r.created) FROM runs r
-                WHERE r.experiment_id = (SELECT id FROM experiments WHERE name = ?) AND r.status = 'finished'
-                """, arguments: [experiment]).map { "\($0[0] as Int64) \(($0[1] as String?) ?? "") \(($0[2] as String?) ?? "")" } ?? ""
-        }
+        let fingerprint = try state.store.finishedRunsStamp(experiment: experiment)
         let folder = state.configuration.reportCacheDirectory + "/" + Self.folderName(experiment)
         let index = folder + "/index.html"
         let fresh = lock.withLock { built[experiment] == fingerprint }

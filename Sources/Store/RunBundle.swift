@@ -135,17 +135,7 @@ extension RunStore {
             let experimentID = try run.experiment.flatMap {
                 try Int64.fetchOne(db, sql: "SELECT id FROM experiments WHERE name = ?", arguments: [$0])
             }
-            try db.execute(
-                sql: """
-                    INSERT INTO runs(id, experiment_id, cell, algo, task, model, seed, config_json, config_hash,
-                        group_hash, code_version, code_dirty, rlhub_version, host, threads, status, steps_done, created)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    run.id, experimentID, run.cell, run.algo, run.task, run.model, run.seed, run.configJSON,
-                    run.configHash, run.groupHash, run.codeVersion, run.codeDirty, run.rlhubVersion, run.host,
-                    run.threads, status.rawValue, run.stepsDone, run.created,
-                ])
+            try RunRow(copying: run, experimentID: experimentID, status: status).insert(db)
         }
     }
 

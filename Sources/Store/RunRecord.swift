@@ -6,6 +6,30 @@ import RLHubCore
 /// again (resume), which moves it back to running.
 public enum RunStatus: String, Sendable, Codable, CaseIterable {
     case queued, running, finished, failed
+
+    /// Decodes the stored text; a status this rlhub does not know (a newer rlhub wrote it, or the
+    /// file was edited) is an error naming `runs.status` and the value, never a guess.
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let status = RunStatus(rawValue: text) else {
+            throw UnknownStoredValue(table: "runs", column: "status", value: text, known: Self.allCases.map(\.rawValue))
+        }
+        self = status
+    }
+}
+
+/// A value in a store's column that this rlhub does not know, e.g. `runs.status = 'paused'`.
+/// The store reports it as an `InputError` naming its file.
+public struct UnknownStoredValue: Error, CustomStringConvertible, Sendable {
+    public var table: String
+    public var column: String
+    public var value: String
+    /// The values this rlhub knows.
+    public var known: [String]
+
+    public var description: String { "\(table).\(column): " + message }
+
+    var message: String { "unknown value '\(value.prefix(80))' (this rlhub knows \(known.joined(separator: ", ")))" }
 }
 
 /// What a caller provides to create a run; the store adds id, host, process and timestamps.
@@ -42,7 +66,8 @@ public struct NewRun: Sendable {
     }
 }
 
-/// One row of the `runs` table, as listings and `rlhub show` print it.
+/// One row of the `runs` table, as listings and `rlhub show` print it. Decoded from the row by
+/// its column names (the coding keys); `experiment` is the name of the run's experiment.
 public struct RunRecord: Sendable, Codable, Equatable {
     public var id: String
     public var experiment: String?
@@ -72,6 +97,37 @@ public struct RunRecord: Sendable, Codable, Equatable {
         case codeDirty = "code_dirty", rlhubVersion = "rlhub_version", stepsDone = "steps_done"
         case configJSON = "config_json"
     }
+}
+
+/// What a release publishes of a run: what ran (algorithm, task, model, seed, configuration and
+/// code) and how far it got. Decoded from the same `runs` row as ``RunRecord`` (the store's
+/// run), with `steps` for `steps_done`; a hub's index lists each released run by it.
+public struct RunSummary: Sendable, Codable, Equatable {
+    public var id: String
+    public var experiment: String?
+    public var cell: String?
+    public var algo: String
+    public var task: String
+    public var model: String
+    public var seed: Int
+    public var configHash: String
+    public var groupHash: String
+    public var codeVersion: String
+    /// Optimizer steps the run completed.
+    public var steps: Int
+
+    enum CodingKeys: String, CodingKey {
+        case id, experiment, cell, algo, task, model, seed, steps
+        case configHash = "config_hash", groupHash = "group_hash", codeVersion = "code_version"
+    }
+}
+
+/// The finished runs of an experiment as a caller can tell that they changed: their count and
+/// their latest creation and end times (a report is built again when this differs).
+public struct FinishedRunsStamp: Sendable, Hashable {
+    public var count: Int
+    public var lastCreated: String?
+    public var lastEnded: String?
 }
 
 /// One stored evaluation result.

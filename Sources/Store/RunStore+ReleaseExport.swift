@@ -165,7 +165,7 @@ extension RunStore {
                         present.append(id)
                         continue
                     }
-                    let pk = try insertImportedRun(run, from: src, db)
+                    let pk = try insertImportedRun(run, from: src, db, path: path)
                     try copyRunRows(from: src, sourcePK: run["pk"], to: db, pk: pk, nameIDs: &nameIDs)
                     imported.append(id)
                 }
@@ -196,8 +196,11 @@ extension RunStore {
         }
     }
 
-    /// Inserts a pulled run row (its experiment first, when this store does not have it).
-    private func insertImportedRun(_ run: Row, from src: Database, _ db: Database) throws -> Int64 {
+    /// Inserts a pulled run row (its experiment first, when this store does not have it); a
+    /// value this rlhub does not know (a status) is an error naming the release store `path`.
+    private func insertImportedRun(_ run: Row, from src: Database, _ db: Database, path: String) throws -> Int64 {
+        var row: RunRow
+        do { row = try RunRow(row: run) } catch let error as UnknownStoredValue { throw error.inputError(store: path) }
         var experimentID: Int64? = nil
         if let experiment = run["experiment_name"] as String? {
             experimentID = try Int64.fetchOne(db, sql: "SELECT id FROM experiments WHERE name = ?", arguments: [experiment])
@@ -208,18 +211,8 @@ extension RunStore {
                 experimentID = db.lastInsertedRowID
             }
         }
-        try db.execute(
-            sql: """
-                INSERT INTO runs(id, experiment_id, cell, algo, task, model, seed, config_json, config_hash, group_hash,
-                    code_version, code_dirty, rlhub_version, host, threads, status, steps_done, created, started, ended, error)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [
-                run["id"], experimentID, run["cell"], run["algo"], run["task"], run["model"], run["seed"], run["config_json"],
-                run["config_hash"], run["group_hash"], run["code_version"], run["code_dirty"], run["rlhub_version"],
-                run["host"], run["threads"], run["status"], run["steps_done"], run["created"], run["started"],
-                run["ended"], run["error"],
-            ])
+        row.experimentID = experimentID
+        try row.insert(db)
         return db.lastInsertedRowID
     }
 

@@ -4,13 +4,13 @@ import GRDB
 import LM
 
 extension RunStore {
-    /// Freezes the finished runs selected by `whereSQL` as release `name`. Their metrics, scores,
-    /// checkpoints and status can no longer change (the schema's triggers refuse it).
+    /// Freezes the finished runs that `filter` selects (nil: every finished run) as release
+    /// `name`, recording the filter's text. Their metrics, scores, checkpoints and status can no
+    /// longer change (the schema's triggers refuse it).
     @discardableResult
-    public func createRelease(
-        name: String, filterText: String?, whereSQL: String = "1", arguments: StatementArguments = [],
-        notes: String = "", source: String? = nil
-    ) throws -> ReleaseRecord {
+    public func createRelease(name: String, filter: RunFilter? = nil, notes: String = "", source: String? = nil) throws -> ReleaseRecord {
+        let filterText = filter?.text
+        let selected = filter ?? .all
         guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }), name.first != "." else {
             throw InputError(file: "release", field: name, message: "names use letters, digits, '-', '_' and '.' only")
         }
@@ -18,7 +18,7 @@ extension RunStore {
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM releases WHERE name = ?", arguments: [name]) == true {
                 throw InputError(file: "release", field: name, message: "already exists (releases are immutable)")
             }
-            let keys = try Int64.fetchAll(db, sql: "SELECT r.pk FROM runs r WHERE (\(whereSQL)) AND r.status = 'finished' ORDER BY r.created, r.id", arguments: arguments)
+            let keys = try Int64.fetchAll(db, sql: "SELECT r.pk FROM runs r WHERE (\(selected.sql)) AND r.status = 'finished' ORDER BY r.created, r.id", arguments: selected.arguments)
             guard !keys.isEmpty else {
                 throw InputError(file: "release", field: name, message: "no finished run matches \(filterText.map { "'\($0)'" } ?? "")")
             }

@@ -41,17 +41,8 @@ extension RunStore {
                 throw InputError(file: "experiment", field: name, message: "not registered in the store")
             }
         }
-        try db.execute(
-            sql: """
-                INSERT INTO runs(id, experiment_id, cell, algo, task, model, seed, config_json, config_hash,
-                    group_hash, code_version, code_dirty, rlhub_version, host, threads, status, created)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [
-                id, experimentID, run.cell, run.algo, run.task, run.model, run.seed, run.configJSON,
-                run.configHash, run.groupHash, run.codeVersion.description, run.codeVersion.dirty,
-                RLHubVersion.string, ProcessIdentity.hostName, run.threads, status.rawValue, Self.now(),
-            ])
+        try RunRow(run, id: id, experimentID: experimentID, rlhubVersion: RLHubVersion.string,
+                   host: ProcessIdentity.hostName, status: status, created: Self.now()).insert(db)
         return id
     }
 
@@ -123,34 +114,73 @@ extension RunStore {
 
     /// The run with this id (or a unique prefix of at least 4 characters).
     public func run(_ idOrPrefix: String) throws -> RunRecord {
-        let rows = try read { db in
-            try Row.fetchAll(db, sql: Self.runSelect + " WHERE r.id = ? OR (length(?) >= 4 AND r.id LIKE ? || '%' ESCAPE '\\') LIMIT 2",
-                             arguments: [idOrPrefix, idOrPrefix, idOrPrefix.replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")])
+        let escaped = idOrPrefix.replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
+        let matches = try read { db in
+            try RunRecord.fetchAll(db, sql: Self.runSelect + " WHERE r.id = ? OR (length(?) >= 4 AND r.id LIKE ? || '%' ESCAPE '\\') LIMIT 2",
+                                   arguments: [idOrPrefix, idOrPrefix, escaped])
         }
-        if let exact = rows.first(where: { ($0["id"] as String) == idOrPrefix }) { return Self.record(exact) }
-        guard rows.count == 1 else {
-            throw InputError(file: "run", field: idOrPrefix, message: rows.isEmpty ? "no such run in the store" : "ambiguous prefix; give more characters")
+        if let exact = matches.first(where: { $0.id == idOrPrefix }) { return exact }
+        guard matches.count == 1 else {
+            throw InputError(file: "run", field: idOrPrefix, message: matches.isEmpty ? "no such run in the store" : "ambiguous prefix; give more characters")
         }
-        return Self.record(rows[0])
+        return matches[0]
     }
 
     /// Runs with this config hash, newest first (the runner's skip/resume check).
     public func runs(configHash: String) throws -> [RunRecord] {
         try read { db in
-            try Row.fetchAll(db, sql: Self.runSelect + " WHERE r.config_hash = ? ORDER BY r.created DESC, r.id",
-                             arguments: [configHash]).map(Self.record)
+            try RunRecord.fetchAll(db, sql: Self.runSelect + " WHERE r.config_hash = ? ORDER BY r.created DESC, r.id",
+                                   arguments: [configHash])
         }
     }
 
-    /// Runs selected by a `--where` / `--sort` / `--limit` query.
-    public func runs(_ query: RunQuery) throws -> [RunRecord] {
+    /// Runs selected by a `--where` / `--sort` / `--limit` query (default: every run, by
+    /// creation time).
+    public func runs(_ query: RunQuery = RunQuery()) throws -> [RunRecord] {
         try runs(whereSQL: query.filter.sql, arguments: query.filter.arguments, orderSQL: query.order.sql,
                  orderArguments: query.order.arguments, limit: query.limit)
     }
 
+    /// The finished runs of experiment `name` that `filter` selects, in the order they were
+    /// created; insertion order breaks ties of the millisecond creation time, so a grid's runs
+    /// come in spec order (what a report compares).
+    public func finishedRuns(experiment name: String, matching filter: RunFilter = .all) throws -> [RunRecord] {
+        var arguments = filter.arguments  // the filter's placeholders come first
+        arguments += [name]
+        return try runs(
+            whereSQL: "(\(filter.sql)) AND r.experiment_id = (SELECT id FROM experiments WHERE name = ?) AND r.status = 'finished'",
+            arguments: arguments, orderSQL: "r.created, r.pk")
+    }
+
+    /// How many runs of experiment `name` are finished, and their latest creation and end times.
+    public func finishedRunsStamp(experiment name: String) throws -> FinishedRunsStamp {
+        try read { db in
+            let row = try Row.fetchOne(db, sql: """
+                SELECT count(*), max(r.created), max(r.ended) FROM runs r
+                WHERE r.experiment_id = (SELECT id FROM experiments WHERE name = ?) AND r.status = 'finished'
+                """, arguments: [name])
+            return FinishedRunsStamp(count: row?[0] ?? 0, lastCreated: row?[1], lastEnded: row?[2])
+        }
+    }
+
+    /// The names of the store's experiments, sorted.
+    public func experimentNames() throws -> [String] {
+        try read { db in try String.fetchAll(db, sql: "SELECT name FROM experiments ORDER BY name") }
+    }
+
+    /// What a release publishes of each of its runs, in the release's order (creation, then id).
+    public func runSummaries(release name: String) throws -> [RunSummary] {
+        try read { db in
+            try RunSummary.fetchAll(db, sql: Self.runSelect + """
+                 JOIN release_runs m ON m.run = r.pk JOIN releases rel ON rel.id = m.release
+                WHERE rel.name = ? ORDER BY r.created, r.id
+                """, arguments: [name])
+        }
+    }
+
     /// Runs selected by a compiled filter (`whereSQL` over `runs r`), ordered and limited.
-    public func runs(whereSQL: String = "1", arguments: StatementArguments = [], orderSQL: String = "r.created, r.id",
-                     orderArguments: StatementArguments = [], limit: Int? = nil) throws -> [RunRecord] {
+    func runs(whereSQL: String, arguments: StatementArguments = [], orderSQL: String = "r.created, r.id",
+              orderArguments: StatementArguments = [], limit: Int? = nil) throws -> [RunRecord] {
         var sql = Self.runSelect + " WHERE (\(whereSQL)) ORDER BY \(orderSQL)"
         var args = arguments
         args += orderArguments
@@ -158,7 +188,7 @@ extension RunStore {
             sql += " LIMIT ?"
             args += [limit]
         }
-        return try read { db in try Row.fetchAll(db, sql: sql, arguments: args).map(Self.record) }
+        return try read { db in try RunRecord.fetchAll(db, sql: sql, arguments: args) }
     }
 
     /// Sets (or replaces) a tag of a run; tags may change on released runs.
@@ -178,17 +208,10 @@ extension RunStore {
         }
     }
 
+    /// Every column of `runs r`, the experiment's name as `experiment` and `steps_done` as
+    /// `steps`: what ``RunRecord`` and ``RunSummary`` decode from.
     static let runSelect = """
-        SELECT r.*, (SELECT name FROM experiments e WHERE e.id = r.experiment_id) AS experiment FROM runs r
+        SELECT r.*, (SELECT name FROM experiments e WHERE e.id = r.experiment_id) AS experiment, r.steps_done AS steps
+        FROM runs r
         """
-
-    static func record(_ row: Row) -> RunRecord {
-        RunRecord(
-            id: row["id"], experiment: row["experiment"], cell: row["cell"], algo: row["algo"], task: row["task"],
-            model: row["model"], seed: row["seed"], configHash: row["config_hash"], groupHash: row["group_hash"],
-            codeVersion: row["code_version"], codeDirty: row["code_dirty"], rlhubVersion: row["rlhub_version"],
-            host: row["host"], threads: row["threads"], status: RunStatus(rawValue: row["status"]) ?? .failed,
-            stepsDone: row["steps_done"], created: row["created"], started: row["started"], ended: row["ended"],
-            error: row["error"], configJSON: row["config_json"])
-    }
 }

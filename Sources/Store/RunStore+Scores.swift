@@ -27,13 +27,10 @@ extension RunStore {
     public func scores(run id: String) throws -> [ScoreRecord] {
         try read { db in
             let pk = try runKey(id, db)
-            return try Row.fetchAll(db, sql: """
+            return try ScoreRecord.fetchAll(db, sql: """
                 SELECT step, split, metric, value, episodes, ci_low, ci_high FROM scores WHERE run = ?
                 ORDER BY step, split, metric
-                """, arguments: [pk]).map {
-                ScoreRecord(step: $0["step"], split: $0["split"], metric: $0["metric"], value: $0["value"],
-                            episodes: $0["episodes"], ciLow: $0["ci_low"], ciHigh: $0["ci_high"])
-            }
+                """, arguments: [pk])
         }
     }
 
@@ -66,16 +63,14 @@ extension RunStore {
     /// Checkpoints of one run (or of every run), by run creation then step.
     public func checkpoints(run id: String? = nil) throws -> [CheckpointRecord] {
         try read { db in
-            var sql = "SELECT r.id, c.step, c.sha256, c.bytes, c.format, c.path, c.created FROM checkpoints c JOIN runs r ON r.pk = c.run"
+            var sql = "SELECT r.id AS run, c.step, c.sha256, c.bytes, c.format, c.path, c.created FROM checkpoints c JOIN runs r ON r.pk = c.run"
             var args: StatementArguments = []
             if let id {
                 sql += " WHERE c.run = ?"
                 args = [try runKey(id, db)]
             }
             sql += " ORDER BY r.created, r.id, c.step"
-            return try Row.fetchAll(db, sql: sql, arguments: args).map {
-                CheckpointRecord(run: $0[0], step: $0[1], sha256: $0[2], bytes: $0[3], format: $0[4], path: $0[5], created: $0[6])
-            }
+            return try CheckpointRecord.fetchAll(db, sql: sql, arguments: args)
         }
     }
 }

@@ -149,7 +149,9 @@ public final class RunStore: @unchecked Sendable {
     }
 
     /// Runs an IMMEDIATE write transaction (waits for the write lock up to ``busyTimeout``).
-    /// The escape hatch for SQL the methods of this class do not cover; keep the schema's rules.
+    /// Not API: callers outside the Store module use the named methods of this class (the tests
+    /// reach it through `@_spi(StoreInternals) import Store` to set up states no method makes).
+    @_spi(StoreInternals)
     public func write<T>(_ body: (Database) throws -> T) throws -> T {
         try write(rollingBack: false, body)
     }
@@ -166,17 +168,28 @@ public final class RunStore: @unchecked Sendable {
                 }
                 return result!
             }
+        } catch let error as UnknownStoredValue {
+            throw error.inputError(store: storePath)
         } catch let error as DatabaseError where [.SQLITE_FULL, .SQLITE_IOERR].contains(error.resultCode.primaryResultCode) {
-            let path = directory.map { $0 + "/store.sqlite" } ?? "in-memory store"
             throw StoreWriteFailure(
-                description: "\(path): cannot write: \(error.message ?? "\(error.resultCode)")" + (directory.map(Self.freeSpaceNote) ?? ""))
+                description: "\(storePath): cannot write: \(error.message ?? "\(error.resultCode)")" + (directory.map(Self.freeSpaceNote) ?? ""))
         }
     }
 
     /// Reads from a consistent snapshot (any SQL over the schema of ``StoreSchema``).
+    /// Not API, as ``write(_:)``. A value this rlhub does not know (``UnknownStoredValue``) is
+    /// reported naming the store file.
+    @_spi(StoreInternals)
     public func read<T>(_ body: (Database) throws -> T) throws -> T {
-        try db.read { db in try body(db) }
+        do {
+            return try db.read { db in try body(db) }
+        } catch let error as UnknownStoredValue {
+            throw error.inputError(store: storePath)
+        }
     }
+
+    /// `DIR/store.sqlite`, or `in-memory store`: what errors name.
+    var storePath: String { directory.map { $0 + "/store.sqlite" } ?? "in-memory store" }
 
     /// Marks `running` runs of this host whose process is gone as failed. Their committed metrics,
     /// scores and checkpoints stay; the runner resumes them from their last checkpoint.
@@ -242,6 +255,13 @@ public final class RunStore: @unchecked Sendable {
 /// what SQLite said; nothing of the transaction was kept.
 public struct StoreWriteFailure: Error, CustomStringConvertible {
     public var description: String
+}
+
+extension UnknownStoredValue {
+    /// `STORE/store.sqlite: runs.status: unknown value 'paused' (this rlhub knows queued, …)`.
+    func inputError(store path: String) -> InputError {
+        InputError(file: path, field: "\(table).\(column)", message: message)
+    }
 }
 
 /// Maps a refused write (a frozen released run) to a clear error.

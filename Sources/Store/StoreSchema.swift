@@ -32,6 +32,7 @@ public enum StoreSchema {
     public static let version = 3
 
     /// The migrator with every migration of the store, in order.
+    @_spi(StoreInternals)
     public static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in

@@ -28,7 +28,7 @@ struct PublishCommand: ParsableCommand {
         if let text = checkpoints {
             let filter = try RunFilter(where: text)
             let inRelease = Set(try store.release(release).runs)
-            selected = Set(try store.runs(whereSQL: filter.sql, arguments: filter.arguments).map(\.id)).intersection(inRelease)
+            selected = Set(try store.runs(RunQuery(filter: filter)).map(\.id)).intersection(inRelease)
         }
         let index = try HubPublisher.publish(store: store, release: release, to: to, checkpointRuns: selected)
         let entry = try index.release(release, in: to)

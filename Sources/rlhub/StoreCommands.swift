@@ -179,8 +179,8 @@ struct ReleaseCommand: ParsableCommand {
 
         func run() throws {
             let store = try storeOptions.open()
-            let f = try filter.map { try RunFilter(where: $0) } ?? .all
-            let r = try store.createRelease(name: name, filterText: filter, whereSQL: f.sql, arguments: f.arguments, notes: notes)
+            let f = try filter.map { try RunFilter(where: $0) }
+            let r = try store.createRelease(name: name, filter: f, notes: notes)
             print("release \(r.name): \(r.runs.count) runs frozen")
         }
     }

@@ -122,7 +122,7 @@ struct SamplesCheckDiffCLITests {
             return id
         }
         for (seed, v) in [0.4, 0.5, 0.6].enumerated() { _ = try run("ref", seed: seed, scores: [v - 0.1, v]) }
-        try s.createRelease(name: "ref-v1", filterText: "experiment = 'ref'", whereSQL: "1", notes: "")
+        try s.createRelease(name: "ref-v1", filter: RunFilter(where: "experiment = 'ref'"), notes: "")
         return (store, try run("mine", seed: 7, scores: [0.4, 0.5]), try run("mine", seed: 8, scores: [0.0, 0.05]))
     }
 

@@ -50,7 +50,7 @@ struct ServeFixture {
             ids.append(id)
         }
         runs = ids
-        try s.createRelease(name: release, filterText: "experiment = '\(experiment)'", whereSQL: "1", notes: "\(release) notes")
+        try s.createRelease(name: release, filter: RunFilter(where: "experiment = '\(experiment)'"), notes: "\(release) notes")
     }
 
     /// What a pull must reproduce: runs, every point, summaries, scores, checkpoints and tags of `release`.

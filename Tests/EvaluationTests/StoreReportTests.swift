@@ -79,7 +79,7 @@ import Store
                                    final: 0.9, status: .running))
         excluded.append(try addRun(store, newRun("exp", cell: "grpo/add/seed3", algo: "grpo", task: "add", seed: 3),
                                    final: 0.95, status: .failed))
-        try store.createRelease(name: "v1", filterText: "algo = 'grpo'", whereSQL: "r.algo = 'grpo'")
+        try store.createRelease(name: "v1", filter: RunFilter(where: "algo = 'grpo'"))
         return (store, excluded)
     }
 

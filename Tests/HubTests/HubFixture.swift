@@ -50,7 +50,7 @@ struct HubFixture {
             ids.append(id)
         }
         runs = ids
-        try store.createRelease(name: release, filterText: "experiment = 'demo'", whereSQL: "1", notes: "demo release")
+        try store.createRelease(name: release, filter: RunFilter(where: "experiment = 'demo'"), notes: "demo release")
     }
 
     /// Everything a pull should reproduce, as comparable text: runs, points, summaries, scores,

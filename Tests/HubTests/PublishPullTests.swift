@@ -2,7 +2,6 @@
 // over HTTP (Python's http.server, and a Range server that cuts transfers): the pulled rows are the
 // published ones, a changed byte means nothing is imported, hostile index paths are refused.
 import Foundation
-import GRDB
 import Hub
 import LM
 import Store
@@ -33,7 +32,7 @@ struct PublishPullTests {
         #expect(summary.blobsAdded.count == 3)
         #expect(try HubFixture.snapshot(local, release: f.release) == (try HubFixture.snapshot(f.store, release: f.release)))
         #expect(try local.release(f.release).source == hub)
-        #expect(try local.runs(whereSQL: "r.experiment_id = (SELECT id FROM experiments WHERE name = 'demo')").count == 3)
+        #expect(try local.runs(RunQuery(where: "experiment = 'demo'", sort: nil, limit: nil)).count == 3)
         // The runs are frozen like any release's.
         #expect(throws: (any Error).self) { try local.appendMetrics(run: f.runs[0], records: [(9, ["x": 1])]) }
         // Pulled again: nothing changes, nothing is downloaded.

@@ -3,7 +3,7 @@
 import Foundation
 import GRDB
 import LM
-import Store
+@_spi(StoreInternals) import Store
 import Testing
 
 @Suite struct CellClaimTests {

@@ -5,7 +5,7 @@ import Foundation
 import GRDB
 import LM
 import Testing
-import Store
+@_spi(StoreInternals) import Store
 
 @Suite("Run bundles")
 struct RunBundleTests {

@@ -5,7 +5,7 @@ import GRDB
 import LM
 import TestSupport
 import Testing
-import Store
+@_spi(StoreInternals) import Store
 
 /// Twelve runs over two experiments, with summaries, scores, tags, releases and config JSON.
 ///

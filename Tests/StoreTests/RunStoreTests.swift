@@ -3,7 +3,7 @@ import GRDB
 import LM
 import RLHubCore
 import Testing
-import Store
+@_spi(StoreInternals) import Store
 
 func temporaryFolder(_ name: String) -> String {
     let path = NSTemporaryDirectory() + "rlhub-store-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
@@ -78,12 +78,12 @@ func sampleRun(seed: Int = 0, algo: String = "grpo", experiment: String? = nil) 
         let b = try store.createRun(sampleRun(seed: 1))
         try store.appendMetrics(run: a, records: [(1, ["r": 1])])
         try store.markFinished(a)
-        let release = try store.createRelease(name: "v1", filterText: nil, notes: "first")
+        let release = try store.createRelease(name: "v1", notes: "first")
         #expect(release.runs == [a])  // b is not finished
         #expect(throws: InputError.self) { try store.appendMetrics(run: a, records: [(2, ["r": 2])]) }
         #expect(throws: InputError.self) { try store.markFailed(a, error: "x") }
-        #expect(throws: InputError.self) { try store.createRelease(name: "v1", filterText: nil) }
-        #expect(throws: InputError.self) { try store.createRelease(name: "../x", filterText: nil) }
+        #expect(throws: InputError.self) { try store.createRelease(name: "v1") }
+        #expect(throws: InputError.self) { try store.createRelease(name: "../x") }
         try store.tag(a, key: "note", value: "kept")
         #expect(try store.tags(a).map(\.value) == ["kept"])
         try store.appendMetrics(run: b, records: [(1, ["r": 1])])

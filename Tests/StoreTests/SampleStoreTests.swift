@@ -4,7 +4,7 @@
 import Foundation
 import GRDB
 import LM
-import Store
+@_spi(StoreInternals) import Store
 import Testing
 
 /// A sample row whose JSON is `bytes` pseudo-random digits (floats' worth of entropy) of length `size`.
@@ -103,7 +103,7 @@ func storedSample(step: Int, position: Int, kind: String = "train", reward: Doub
         try store.appendMetrics(run: id, records: [(1, ["x": 1])])
         try store.appendSamples(run: id, step: 1, kind: "train", samples: (0..<3).map { storedSample(step: 1, position: $0) })
         try store.markFinished(id)
-        try store.createRelease(name: "r1", filterText: nil)
+        try store.createRelease(name: "r1")
         #expect(throws: (any Error).self) { try store.appendSamples(run: id, step: 2, kind: "train", samples: [storedSample(step: 2, position: 0)]) }
         try store.exportRelease("r1", to: dir + "/r1.sqlite")
         let again = dir + "/r1-again.sqlite"

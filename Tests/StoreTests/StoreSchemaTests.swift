@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import Testing
-import Store
+@_spi(StoreInternals) import Store
 
 @Suite struct StoreSchemaTests {
     @Test func migratesAnEmptyDatabaseAndFreezesReleasedRuns() throws {

@@ -4,12 +4,12 @@
 import GRDB
 import LM
 
-/// A compiled `--where` filter: a boolean SQL expression over the runs table aliased `r`.
+/// A compiled `--where` filter: a boolean SQL expression over the runs table aliased `r`, which
+/// only the store runs (its SQL is not API).
 ///
 /// ```swift
 /// let filter = try RunFilter(where: "algo in ('grpo', 'dapo') and final.reward/mean > 0.5")
-/// let ids = try String.fetchAll(db, sql: "SELECT r.id FROM runs r WHERE \(filter.sql)",
-///                               arguments: filter.arguments)
+/// let runs = try store.runs(RunQuery(filter: filter))
 /// ```
 ///
 /// ## Grammar
@@ -76,9 +76,9 @@ public struct RunFilter: Sendable, Hashable {
     /// The filter as the user wrote it (what a release records as its `filter`).
     public let text: String
     /// A boolean SQL expression over `runs r`, to be used as `… FROM runs r WHERE <sql>`.
-    public let sql: String
+    @_spi(StoreInternals) public let sql: String
     /// The arguments of the `?` placeholders of ``sql``, in order.
-    public let arguments: StatementArguments
+    @_spi(StoreInternals) public let arguments: StatementArguments
 
     /// Every run.
     public static let all = RunFilter(text: "", sql: "1", arguments: [])

@@ -17,14 +17,14 @@ import LM
 ///
 /// ```swift
 /// let order = try RunOrder(sort: "-final.reward/mean")
-/// // order.sql: "(SELECT s.final_value …) DESC NULLS LAST, r.created ASC, r.id ASC"
-/// let sql = "SELECT r.id FROM runs r ORDER BY \(order.sql)"
+/// // its SQL: "(SELECT s.final_value …) DESC NULLS LAST, r.created ASC, r.id ASC"
+/// let best = try store.runs(RunQuery(order: order, limit: 5))
 /// ```
 public struct RunOrder: Sendable, Hashable {
     /// The terms of the `ORDER BY` clause, without the keywords `ORDER BY`.
-    public let sql: String
+    @_spi(StoreInternals) public let sql: String
     /// The arguments of the `?` placeholders of ``sql``, in order.
-    public let arguments: StatementArguments
+    @_spi(StoreInternals) public let arguments: StatementArguments
 
     /// Creation time, then id.
     public static let `default` = RunOrder(sql: tieBreak, arguments: [])

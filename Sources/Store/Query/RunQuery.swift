@@ -7,7 +7,7 @@ import LM
 ///
 /// ```swift
 /// let query = try RunQuery(where: "task = 'add'", sort: "-final.reward/mean", limit: 5)
-/// let ids = try dbQueue.read { db in try query.fetchRunIDs(db) }
+/// let runs = try store.runs(query)
 /// ```
 public struct RunQuery: Sendable, Hashable {
     public let filter: RunFilter
@@ -40,6 +40,7 @@ public struct RunQuery: Sendable, Hashable {
     /// `SELECT <columns> FROM runs r WHERE … ORDER BY … [LIMIT ?]` and its arguments.
     ///
     /// - Parameter columns: SQL over `r` written by the caller (never user input), e.g. `r.id`.
+    @_spi(StoreInternals)
     public func statement(selecting columns: String = "r.*") -> (sql: String, arguments: StatementArguments) {
         var sql = "SELECT \(columns) FROM runs r WHERE \(filter.sql) ORDER BY \(order.sql)"
         var arguments = filter.arguments + order.arguments
@@ -51,6 +52,7 @@ public struct RunQuery: Sendable, Hashable {
     }
 
     /// The ids of the selected runs, in order.
+    @_spi(StoreInternals)
     public func fetchRunIDs(_ db: Database) throws -> [String] {
         let (sql, arguments) = statement(selecting: "r.id")
         return try String.fetchAll(db, sql: sql, arguments: arguments)
@@ -72,6 +74,7 @@ public struct RunGroup: Sendable, Hashable {
     /// ```swift
     /// let groups = try RunGroup.fetchAll(db, filter: RunFilter(where: "task = 'add'"))
     /// ```
+    @_spi(StoreInternals)
     public static func fetchAll(_ db: Database, filter: RunFilter = .all) throws -> [RunGroup] {
         let rows = try Row.fetchAll(
             db,

@@ -16,8 +16,8 @@ import LM
 public struct SampleFilter: Sendable, Hashable {
     public let text: String
     /// A boolean SQL expression over `rollout_samples s`.
-    public let sql: String
-    public let arguments: StatementArguments
+    @_spi(StoreInternals) public let sql: String
+    @_spi(StoreInternals) public let arguments: StatementArguments
 
     /// Every sample.
     public static let all = SampleFilter(text: "", sql: "1", arguments: [])
