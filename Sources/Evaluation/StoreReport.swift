@@ -1,5 +1,7 @@
 // rlhub — a report of one experiment in the store: selects its finished runs, computes the
-// statistics and fills a `ReportData` for `ReportWriter`.
+// statistics and fills a `ReportData` for `ReportWriter`. The stages are in StoreReport+Runs
+// (load), +Statistics (matrices, aggregates, curves, final scores), +Gains (gain over the warm
+// start, compute) and +Summary (words, provenance, data).
 //
 // What is compared: within an experiment every (algorithm, task) cell is one configuration up to
 // the seed (one `group_hash`), so runs are grouped by their algorithm label per task. A cell whose
@@ -85,7 +87,9 @@ public enum StoreReport {
     /// The cell-name prefix of warm-up runs.
     public static let warmupPrefix = "warmup/"
 
-    /// The report of the finished runs of `experiment` that `filter` selects (warm-ups aside).
+    /// The report of the finished runs of `experiment` that `filter` selects (warm-ups aside):
+    /// load the runs and scores, then the score matrices, the aggregates and gains over them, the
+    /// curves, and the words and records around them.
     ///
     /// - Throws: ``InputError`` naming the experiment when no finished run matches, or when none
     ///   of them has a held-out accuracy score.
@@ -93,228 +97,29 @@ public enum StoreReport {
         store: RunStore, experiment: String, filter: RunFilter? = nil, options: Options = Options()
     ) throws -> ReportData {
         let filter = filter ?? .all
-        let all = try store.finishedRuns(experiment: experiment)
-        let selected = try store.finishedRuns(experiment: experiment, matching: filter)
-        let compared = selected.filter { !isWarmup($0) }
-        guard !compared.isEmpty else {
-            let what = filter.text.isEmpty ? "" : " matching '\(filter.text)'"
-            throw InputError(
-                file: "experiment", field: experiment,
-                message: "no finished run\(what) in the store (warm-up runs are not compared); see `rlhub runs`")
-        }
-
-        // Scores of every run read once; a run without a held-out accuracy is left out.
-        var scores: [String: [ScoreRecord]] = [:]
-        for run in all + selected where scores[run.id] == nil { scores[run.id] = try store.scores(run: run.id) }
-        func curve(_ run: RunRecord) -> [(step: Int, value: Double)] {
-            (scores[run.id] ?? []).filter { $0.split == scoreSplit && $0.metric == scoreMetric }
-                .map { ($0.step, $0.value) }
-        }
-        let scored = compared.filter { !curve($0).isEmpty }
-        guard !scored.isEmpty else {
-            throw InputError(
-                file: "experiment", field: experiment,
-                message: "no finished run has a '\(scoreSplit)' '\(scoreMetric)' score to report")
-        }
-        let unscored = compared.count - scored.count
-
-        let algorithms = ordered(scored.map(\.algo), first: options.algorithmOrder)
-        let tasks = ordered(scored.map(\.task), first: options.taskOrder)
-        func final(_ run: RunRecord) -> Double { curve(run).max { $0.step < $1.step }?.value ?? .nan }
-        func runs(_ algorithm: String, _ task: String) -> [RunRecord] {
-            scored.filter { $0.algo == algorithm && $0.task == task }
-        }
-
-        // Per-algorithm score matrices over the tasks it ran.
-        var matrices: [String: ScoreMatrix] = [:]
-        for a in algorithms {
-            var byTask: [String: [Double]] = [:]
-            for t in tasks {
-                let r = runs(a, t)
-                if !r.isEmpty { byTask[t] = r.map(final) }
-            }
-            matrices[a] = ScoreMatrix(byTask)
-        }
+        let runs = try loadRuns(store: store, experiment: experiment, filter: filter, options: options)
+        let (algorithms, tasks) = (runs.algorithms, runs.tasks)
+        let matrices = scoreMatrices(runs)
         let bootstrap = StratifiedBootstrap(reps: options.bootstrapReps, seed: options.bootstrapSeed)
-
-        // Aggregates: one panel per metric, one estimate per algorithm.
-        let metrics = AggregateMetric.all
-        var perAlgorithm: [[IntervalEstimate]] = []
-        for a in algorithms {
-            perAlgorithm.append(Aggregates.intervals(matrices[a]!, metrics: metrics, bootstrap: bootstrap))
-        }
-        let aggregates = metrics.enumerated().map { k, metric in
-            AggregatePanel(
-                name: panelName(metric),
-                estimates: algorithms.enumerated().map { i, a in
-                    let e = perAlgorithm[i][k]
-                    return ReportInterval(algorithm: a, point: e.estimate, low: e.lower, high: e.upper)
-                })
-        }
-
-        // Performance profile over run scores.
-        let profile = ProfileChart(
-            tauLabel: "test accuracy (τ)", taus: options.taus,
-            curves: algorithms.map { a in
-                ProfileCurve(
-                    algorithm: a,
-                    values: PerformanceProfile.intervals(matrices[a]!, taus: options.taus, bootstrap: bootstrap)
-                        .map { ProfileValue(fraction: $0.estimate, low: $0.lower, high: $0.upper) })
-            })
-
-        // P(row > column) on the tasks both algorithms ran.
-        var improvement: ImprovementMatrix? = nil
-        if algorithms.count >= 2 {
-            let cells: [[ProbabilityCell?]] = algorithms.map { x in
-                algorithms.map { y -> ProbabilityCell? in
-                    guard x != y, let mx = matrices[x], let my = matrices[y] else { return nil }
-                    let common = mx.tasks.filter { my.tasks.contains($0) }
-                    guard !common.isEmpty else { return nil }
-                    let cx = ScoreMatrix(Dictionary(uniqueKeysWithValues: common.map { ($0, mx[$0]!) }))
-                    let cy = ScoreMatrix(Dictionary(uniqueKeysWithValues: common.map { ($0, my[$0]!) }))
-                    let e = ProbabilityOfImprovement.interval(cx, over: cy, bootstrap: bootstrap)
-                    return ProbabilityCell(p: e.estimate, low: e.lower, high: e.upper)
-                }
-            }
-            improvement = ImprovementMatrix(algorithms: algorithms, cells: cells)
-        }
-
-        // Accuracy lies in [0, 1]; a t-interval over 3 seeds does not know that and reaches past
-        // both ends, so bounds are clipped to the range the metric can take.
-        func clipped(_ bound: Double) -> Double { bound.isNaN ? bound : min(1, max(0, bound)) }
-
-        // Learning curves: held-out accuracy at every evaluation step, mean and 95% t-band.
-        let grouping = CurveGrouping(
-            alignment: .intersection, smoothing: options.smoothing, points: options.curvePoints)
-        let learningCurves = tasks.map { t in
-            let bands = grouping.bands(scored.filter { $0.task == t }.map {
-                LearningCurve(group: $0.algo, points: curve($0))
-            })
-            return LearningCurvePanel(
-                task: t, xLabel: "step", yLabel: "test accuracy",
-                series: algorithms.compactMap { a in
-                    bands.first { $0.group == a }.map { b in
-                        CurveSeries(label: a, points: b.steps.indices.map {
-                            CurvePoint(x: Double(b.steps[$0]), mean: b.mean[$0],
-                                       low: b.runs > 1 ? clipped(b.lower[$0]) : .nan, high: b.runs > 1 ? clipped(b.upper[$0]) : .nan)
-                        })
-                    }
-                })
-        }
-
-        // Final scores: mean and Student-t 95% interval over seeds (none for one run), clipped to [0, 1].
-        var finalScores: [FinalScoreRow] = []
-        for a in algorithms {
-            for t in tasks {
-                let values = runs(a, t).map(final)
-                guard !values.isEmpty else { continue }
-                let ci = CurveGrouping.tInterval(values)
-                let one = values.count == 1
-                finalScores.append(FinalScoreRow(
-                    algorithm: a, task: t, runs: values.count, mean: ci.estimate,
-                    low: one ? .nan : clipped(ci.lower), high: one ? .nan : clipped(ci.upper)))
-            }
-        }
-
-        // Gain over the warm start, paired by seed (the run's own step-0 score), and its summary.
-        func start(_ run: RunRecord) -> Double? { curve(run).first { $0.step == 0 }?.value }
-        let gains = gainRows(algorithms: algorithms, tasks: tasks, runs: runs, start: start, final: final)
-        let gainSummary = gainSummary(
-            algorithms: algorithms, tasks: tasks,
-            gainsOf: { a, t in runs(a, t).compactMap { r in start(r).map { final(r) - $0 } } }, bootstrap: bootstrap)
-
-        // Warm-ups of the shown tasks: the starting point, and part of the provenance.
-        let warmups = all.filter { isWarmup($0) && tasks.contains($0.task) && !curve($0).isEmpty }
-        let startingPoints: [(task: String, mean: Double, runs: Int)] = tasks.compactMap { t in
-            let values = warmups.filter { $0.task == t }.map(final)
-            return values.isEmpty ? nil : (t, Quantiles.mean(values), values.count)
-        }
-
-        // Provenance and data: warm-ups first (they ran first), then the compared runs.
-        let releases = try store.releases()
-        let reported = warmups + scored
-        var costs: [String: RunCompute] = [:]
-        for r in reported { costs[r.id] = try runCompute(store: store, run: r.id) }
-        let compute = computeRows(algorithms: algorithms, tasks: tasks, runs: runs, compute: costs, gains: gains)
-        let provenance = reported.map { r in
-            ProvenanceRow(
-                runID: r.id, algorithm: label(r), task: r.task, seed: r.seed, status: r.status.rawValue,
-                steps: r.stepsDone, configHash: r.configHash, codeVersion: r.codeVersion,
-                release: releases.filter { $0.runs.contains(r.id) }.map(\.name).joined(separator: " "),
-                compute: costs[r.id] ?? RunCompute())
-        }
-        var rows: [[DataValue]] = []
-        for r in reported {
-            for s in scores[r.id] ?? [] {
-                rows.append([.text(label(r)), .text(r.task), .text(r.id), .integer(r.seed), .integer(s.step),
-                             .text(s.split + "/" + s.metric), .number(s.value)])
-            }
-            // The run's compute, at its last step (left out where it was not recorded).
-            let c = costs[r.id] ?? RunCompute()
-            for (name, value) in [("compute/cpu_s", c.cpuSeconds), ("compute/tokens_generated", c.tokensGenerated),
-                                  ("compute/tokens_trained", c.tokensTrained)] where value.isFinite {
-                rows.append([.text(label(r)), .text(r.task), .text(r.id), .integer(r.seed), .integer(r.stepsDone),
-                             .text(name), .number(value)])
-            }
-        }
-        let table = DataTable(columns: ["algorithm", "task", "run", "seed", "step", "metric", "value"], rows: rows)
-
-        // Words: what was run, the starting point, and anything the reader must know.
-        var summary: [String] = []
-        if !options.description.isEmpty {
-            let d = options.description.trimmingCharacters(in: .whitespacesAndNewlines)
-            summary.append(d.hasSuffix(".") ? d : d + ".")
-        }
-        let seeds = Set(scored.map(\.seed)).count
-        summary.append(
-            "\(count(algorithms.count, "algorithm")) × \(count(tasks.count, "task")) × "
-                + "\(count(seeds, "seed")) (\(count(scored.count, "finished run"))); the score of a run is its "
-                + "held-out test accuracy at its final step, in [0, 1] (not normalised).")
-        let heldOut = options.heldOut.filter { tasks.contains($0.task) }
-        if !heldOut.isEmpty {
-            summary.append("Held-out evaluation (greedy, the same problems for every run of a task): "
-                + heldOut.map { "\($0.task) \($0.problems) problems (\($0.distinct) distinct)" }.joined(separator: ", ") + ".")
-        }
-        if !startingPoints.isEmpty {
-            summary.append("Starting point (warm-up \(warmups.first.map(\.algo) ?? "sft"), mean test accuracy): "
-                + startingPoints.map { "\($0.task) \(fixed($0.mean)) (\(count($0.runs, "run")))" }
-                    .joined(separator: ", ") + ".")
-        }
-        if !gains.isEmpty {
-            let above = gains.filter { $0.excludesZero && $0.gain > 0 }.count
-            summary.append("Gain over the warm start (final minus step-0 test accuracy of the same run, paired by seed; "
-                + "mean over tasks with its 95% stratified bootstrap interval): "
-                + gainSummary.map { "\($0.algorithm) \(signed($0.point)) [\(signed($0.low)), \(signed($0.high))]" }
-                    .joined(separator: ", ")
-                + "; \(above) of \(count(gains.count, "algorithm × task gain")) have a 95% interval above 0.")
-        }
-        if unscored > 0 {
-            summary.append("\(count(unscored, "finished run")) without a test accuracy score left out.")
-        }
-        for a in algorithms {
-            for t in tasks {
-                let hashes = Set(runs(a, t).map(\.groupHash))
-                if hashes.count > 1 {
-                    summary.append("Note: \(a) on \(t) mixes \(hashes.count) configurations (group hashes).")
-                }
-            }
-        }
-        if !filter.text.isEmpty { summary.append("Runs selected by --where \(filter.text).") }
-
-        let codeVersions = ordered(reported.map(\.codeVersion), first: [])
+        let gains = gainRows(algorithms: algorithms, tasks: tasks, runs: runs.runs, start: runs.start, final: runs.final)
+        let gainSummary = gainSummary(algorithms: algorithms, tasks: tasks, gainsOf: runs.gains, bootstrap: bootstrap)
+        let costs = try runCosts(store: store, of: runs.reported)
         return ReportData(
             title: "Experiment \(experiment)",
-            description: summary.joined(separator: " "),
-            generatedFrom: "experiment \(experiment) · store schema \(StoreSchema.version) · code "
-                + codeVersions.joined(separator: ", "),
+            description: summary(runs, filter: filter, options: options, gains: gains, gainSummary: gainSummary),
+            generatedFrom: generatedFrom(experiment: experiment, reported: runs.reported),
             scoreName: "test accuracy",
-            intervalMethod: "95% stratified bootstrap confidence intervals, "
-                + "\(grouped(options.bootstrapReps)) resamples (seed \(options.bootstrapSeed)); "
-                + "learning-curve bands and final-score intervals: Student-t 95% over seeds, clipped to [0, 1]",
-            algorithms: algorithms, tasks: tasks, learningCurves: learningCurves, aggregates: aggregates,
-            performanceProfile: profile, improvement: improvement, finalScores: finalScores,
-            gains: gains, gainSummary: gainSummary, compute: compute,
-            provenance: provenance, data: table)
+            intervalMethod: intervalMethod(options),
+            algorithms: algorithms, tasks: tasks,
+            learningCurves: learningCurves(runs, options: options),
+            aggregates: aggregatePanels(algorithms: algorithms, matrices: matrices, bootstrap: bootstrap),
+            performanceProfile: performanceProfile(algorithms: algorithms, matrices: matrices, taus: options.taus, bootstrap: bootstrap),
+            improvement: improvementMatrix(algorithms: algorithms, matrices: matrices, bootstrap: bootstrap),
+            finalScores: finalScoreRows(runs),
+            gains: gains, gainSummary: gainSummary,
+            compute: computeRows(algorithms: algorithms, tasks: tasks, runs: runs.runs, compute: costs, gains: gains),
+            provenance: provenanceRows(runs.reported, releases: try store.releases(), costs: costs),
+            data: dataTable(runs.reported, scores: runs.scores, costs: costs))
     }
 
     // MARK: - Helpers
