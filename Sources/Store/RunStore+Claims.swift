@@ -28,18 +28,14 @@ extension RunStore {
             // Same code = same source hash (RLHubCore/CodeVersion), whatever the commit: a cell
             // finished before a docs-only commit stays finished. A version without a source hash
             // (recorded before rlhub embedded one) matches only itself, to the letter.
-            let rows = try Row.fetchAll(
-                db, sql: "SELECT id, status, host, pid, pid_start, code_version FROM runs WHERE config_hash = ? ORDER BY created DESC, id",
-                arguments: [run.configHash]
-            ).filter { row in
-                let recorded: String = row["code_version"]
-                return recorded == run.codeVersion.description || run.codeVersion.isSameCode(asRecorded: recorded)
-            }
-            if let done = rows.first(where: { ($0["status"] as String) == RunStatus.finished.rawValue }) {
-                return .finished(run: done["id"])
-            }
-            if let held = rows.first(where: { Self.liveHolder($0) != nil }) { return .heldElsewhere(run: held["id"]) }
-            let id = try rows.first.map { row -> String in row["id"] } ?? insertRun(run, status: .queued, db)
+            let candidates = try RunHolder
+                .filter(RunRow.Columns.configHash == run.configHash)
+                .order(RunRow.Columns.created.desc, RunRow.Columns.id)
+                .fetchAll(db)
+                .filter { $0.codeVersion == run.codeVersion.description || run.codeVersion.isSameCode(asRecorded: $0.codeVersion) }
+            if let done = candidates.first(where: { $0.status == .finished }) { return .finished(run: done.id) }
+            if let held = candidates.first(where: { $0.liveProcess != nil }) { return .heldElsewhere(run: held.id) }
+            let id = try candidates.first?.id ?? insertRun(run, status: .queued, db)
             try Self.setRunning(id, threads: run.threads, db)
             return .claimed(run: id)
         }

@@ -56,8 +56,8 @@ extension RunStore {
         let me = ProcessIdentity.current
         try write { db in
             _ = try runKey(id, db)
-            let row = try Row.fetchOne(db, sql: "SELECT status, host, pid, pid_start FROM runs WHERE id = ?", arguments: [id])!
-            if let holder = Self.liveHolder(row), holder.host != me.host || (holder.pid != me.pid && holder.pid != parent) {
+            let run = try RunHolder.filter(RunRow.Columns.id == id).fetchOne(db)
+            if let holder = run?.liveProcess, holder.host != me.host || (holder.pid != me.pid && holder.pid != parent) {
                 throw InputError(file: "run", field: id, message: "is running in process \(holder.pid) on \(holder.host)")
             }
             try Self.setRunning(id, threads: threads, db)
@@ -77,14 +77,6 @@ extension RunStore {
         } catch let e as DatabaseError where e.isFrozenRun {
             throw InputError(file: "run", field: id, message: "is part of a release and cannot change")
         }
-    }
-
-    /// The live process holding a `running` run (a row with status, host, pid, pid_start), nil
-    /// when the run is not running or its process is gone.
-    static func liveHolder(_ row: Row) -> ProcessIdentity? {
-        guard (row["status"] as String) == RunStatus.running.rawValue, let pid: Int32 = row["pid"] else { return nil }
-        let holder = ProcessIdentity(host: row["host"], pid: pid, startTime: row["pid_start"] ?? "")
-        return holder.isAlive ? holder : nil
     }
 
     /// Records how many optimizer steps the run has completed (progress views read it).

@@ -196,14 +196,13 @@ public final class RunStore: @unchecked Sendable {
     @discardableResult
     public func failStaleRuns() throws -> [String] {
         let running = try read { db in
-            try Row.fetchAll(db, sql: "SELECT id, host, pid, pid_start FROM runs WHERE status = 'running'")
+            try RunHolder.filter(RunRow.Columns.status == RunStatus.running.rawValue).fetchAll(db)
         }
         var failed: [String] = []
-        for row in running {
-            guard let pid: Int32 = row["pid"] else { continue }
-            let holder = ProcessIdentity(host: row["host"], pid: pid, startTime: row["pid_start"] ?? "")
+        for run in running {
+            guard let holder = run.process else { continue }
             if !holder.isAlive {
-                let id: String = row["id"]
+                let (id, pid) = (run.id, holder.pid)
                 try write { db in
                     try db.execute(
                         sql: "UPDATE runs SET status = 'failed', ended = ?, error = ?, pid = NULL WHERE id = ? AND status = 'running'",
@@ -226,7 +225,7 @@ public final class RunStore: @unchecked Sendable {
 
     /// The primary key of run `id`, or an InputError naming it.
     func runKey(_ id: String, _ db: Database) throws -> Int64 {
-        guard let pk = try Int64.fetchOne(db, sql: "SELECT pk FROM runs WHERE id = ?", arguments: [id]) else {
+        guard let pk = try RunRow.select(RunRow.Columns.pk, as: Int64.self).filter(RunRow.Columns.id == id).fetchOne(db) else {
             throw InputError(file: "run", field: id, message: "no such run in the store")
         }
         return pk

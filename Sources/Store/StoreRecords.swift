@@ -50,11 +50,40 @@ struct RunRow: Codable, FetchableRecord, PersistableRecord {
         case rlhubVersion = "rlhub_version", stepsDone = "steps_done"
     }
 
-    /// The columns queries name.
+    /// The columns queries name (`pk`, the primary key, is not a field: SQLite assigns it).
     enum Columns {
+        static let pk = Column("pk")
         static let id = Column(CodingKeys.id)
         static let configHash = Column(CodingKeys.configHash)
         static let status = Column(CodingKeys.status)
+        static let created = Column(CodingKeys.created)
+    }
+}
+
+/// Who holds a run: its status and, while it runs, its process (`runs.host`, `pid`,
+/// `pid_start`), with its code version: what the stale-run check and cell claims read.
+struct RunHolder: Decodable, FetchableRecord, TableRecord {
+    static let databaseTableName = "runs"
+
+    var id: String
+    var status: RunStatus
+    var host: String
+    var pid: Int32?
+    var pidStart: String?
+    var codeVersion: String
+
+    enum CodingKeys: String, CodingKey {
+        case id, status, host, pid
+        case pidStart = "pid_start", codeVersion = "code_version"
+    }
+
+    /// The process recorded as running the run, if any.
+    var process: ProcessIdentity? { pid.map { ProcessIdentity(host: host, pid: $0, startTime: pidStart ?? "") } }
+
+    /// The live process holding the run: nil when the run is not `running` or its process is gone.
+    var liveProcess: ProcessIdentity? {
+        guard status == .running, let process, process.isAlive else { return nil }
+        return process
     }
 }
 
