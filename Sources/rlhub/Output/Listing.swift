@@ -1,40 +1,16 @@
 // rlhub — listings printed as aligned tables, CSV or JSON (every store verb shares this).
-import ArgumentParser
 import Foundation
-import LM
-import Experiments
-import Store
-
-/// `--format table|csv|json` of listing verbs.
-enum ListingFormat: String, ExpressibleByArgument, CaseIterable {
-    case table, csv, json
-}
-
-/// `--store DIR` (else `RLHUB_STORE`, else `.rlhub`).
-struct StoreOptions: ParsableArguments {
-    @Option(help: "Store folder (default: RLHUB_STORE or .rlhub).") var store: String?
-
-    var directory: String { RunStore.defaultDirectory(flag: store) }
-
-    /// Opens the store; a read-only verb refuses to create one where none exists.
-    func open(create: Bool = false) throws -> RunStore {
-        let dir = directory
-        if !create && !FileManager.default.fileExists(atPath: dir + "/store.sqlite") {
-            throw InputError(file: dir, message: "no store here (run a grid or `rlhub train` first, or pass --store)")
-        }
-        return try RunStore(directory: dir)
-    }
-}
 
 /// Rows of named columns; `nil` cells print empty (table, CSV) or `null` (JSON).
 struct Listing {
     var columns: [String]
     var rows: [[ListingValue?]]
 
-    func print(_ format: ListingFormat) {
+    func print(_ format: OutputFormat) {
         let out: String
         switch format {
-        case .table:
+        // Listings offer table, csv and json (``ListingFormats``); text and markdown never reach here.
+        case .table, .text, .markdown:
             let texts = rows.map { $0.map { $0?.text ?? "" } }
             let widths = columns.indices.map { c in max(columns[c].count, texts.map { $0[c].count }.max() ?? 0) }
             func line(_ cells: [String]) -> String {
@@ -101,16 +77,4 @@ extension Optional where Wrapped == String {
 }
 extension Optional where Wrapped == Double {
     var cell: ListingValue? { map(ListingValue.double) }
-}
-
-/// Loads a model REF; store references (`run:ID[@STEP]`, `sha256:HEX`, `hub:RELEASE/RUN[@STEP]`,
-/// `cell:HASH`, a `.tar.zst` archive)
-/// are resolved through the store first.
-func loadModel(_ ref: String, seed: UInt64, store: StoreOptions) throws -> LoadedModel {
-    let storeRefs = ["run:", "sha256:", "cell:", "hub:"]
-    guard storeRefs.contains(where: ref.hasPrefix) || ref.hasSuffix(".tar.zst") else {
-        return try ModelLoader.load(ref, seed: seed)
-    }
-    let resolved = try ModelResolver(store: try store.open(create: ref.hasSuffix(".tar.zst"))).resolve(ref)
-    return try ModelLoader.load(resolved, seed: seed)
 }

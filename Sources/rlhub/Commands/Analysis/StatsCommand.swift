@@ -29,7 +29,7 @@ struct StatsCommand: ParsableCommand {
     @Option(help: "Probability of improvement P(A > B) of two algorithms, given as A,B.") var poi: String?
     @Option(help: "Bootstrap replicates.") var reps = 2000
     @Option(help: "Seed of the bootstrap resampling.") var seed: UInt64 = 0
-    @Option(help: "Output format: table or json.") var format: OutputFormat = .table
+    @OptionGroup var output: FormatOptions<TableOrJSON>
     @OptionGroup var compute: ComputeOptions
 
     func run() throws {
@@ -63,7 +63,7 @@ struct StatsCommand: ParsableCommand {
             let estimate = ProbabilityOfImprovement.interval(x, over: y, bootstrap: bootstrap)
             report.poi = POIStats(x: a, y: b, estimate: estimate)
         }
-        if format == .json { return try printJSON(report) }
+        if output.format == .json { return try printJSON(report) }
         printTable(report)
     }
 

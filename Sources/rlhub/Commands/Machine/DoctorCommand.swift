@@ -12,7 +12,7 @@ struct DoctorCommand: ParsableCommand {
         abstract: "Print the code version, OpenBLAS version/core/threads, measured sgemm GFLOP/s, oneDNN's version/ISA and bf16 GFLOP/s, SQLite and libarchive versions.",
         discussion: "Example: rlhub doctor --format json")
 
-    @Option(help: "Output format: table or json.") var format: OutputFormat = .table
+    @OptionGroup var output: FormatOptions<TableOrJSON>
     @Flag(help: "Print only the OpenBLAS core type rlhub selects for this CPU (for scripts).")
     var coretype = false
     @Flag(help: "Print only the SHA-256 of the source tree this binary was compiled from (for scripts).")
@@ -65,7 +65,7 @@ struct DoctorCommand: ParsableCommand {
             sqlite: SystemLibraries.sqliteVersion(), libarchive: archive?.details ?? CheckpointArchive.libarchiveVersion,
             zstd: CheckpointArchive.supportsZstd,
             cpu_flags: flags.filter { $0.hasPrefix("avx") || $0 == "fma" }.sorted())
-        if format == .json { return try printJSON(report) }
+        if output.format == .json { return try printJSON(report) }
         print("rlhub          \(report.rlhub)")
         print("  commit       \(CodeVersion.current.commit)" + (CodeVersion.current.dirty ? " (uncommitted changes \(CodeVersion.current.diffHash))" : ""))
         print("  source       \(report.source_sha256) (SHA-256 of the source tree this binary was compiled from)")

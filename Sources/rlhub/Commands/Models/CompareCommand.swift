@@ -7,11 +7,6 @@ import Foundation
 import LM
 import Tasks
 
-/// Output formats of `rlhub compare`.
-enum CompareFormat: String, ExpressibleByArgument, CaseIterable {
-    case table, json, markdown
-}
-
 struct CompareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compare",
@@ -29,7 +24,7 @@ struct CompareCommand: ParsableCommand {
     @Argument(help: "Model reference B (the baseline of the deltas and of KL(A‖B)).") var refB: String
     @Option(help: "Task spec, e.g. add:digits=2.") var task: String
     @Option(help: "Held-out problems to play.") var episodes = 100
-    @Option(help: "Output format: table, json or markdown.") var format: CompareFormat = .table
+    @OptionGroup var output: FormatOptions<ComparisonFormats>
     @Option(help: "Seed of preset initialisation.") var seed: UInt64 = 0
     @OptionGroup var compute: ComputeOptions
     @OptionGroup var storeOptions: StoreOptions
@@ -41,9 +36,10 @@ struct CompareCommand: ParsableCommand {
         let a = try loadModel(refA, seed: seed, store: storeOptions)
         let b = try loadModel(refB, seed: seed, store: storeOptions)
         let c = try CheckpointComparison.run(a: a, b: b, refA: refA, refB: refB, task: rlTask, episodes: episodes)
-        switch format {
-        case .json: try printJSON(c)
-        case .table, .markdown: print(render(c, markdown: format == .markdown), terminator: "")
+        if output.format == .json {
+            try printJSON(c)
+        } else {
+            print(render(c, markdown: output.format == .markdown), terminator: "")
         }
     }
 

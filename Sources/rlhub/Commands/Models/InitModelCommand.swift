@@ -12,17 +12,17 @@ struct InitModelCommand: ParsableCommand {
             Example: rlhub init-model --preset tiny --seed 0 --out models/tiny-0
             """)
 
-    @Option(help: "Architecture preset.") var preset: String
+    @Option(help: "Architecture preset.") var preset: ModelPresetName
     @Option(help: "Seed of the initialisation.") var seed: UInt64 = 0
     @Option(help: "Output folder (must not exist or be empty).") var out: String
     @OptionGroup var compute: ComputeOptions
 
     func run() throws {
         try compute.apply()
-        let config = try LlamaConfig.preset(preset)
+        let config = try LlamaConfig.preset(preset.name)
         let loaded = LoadedModel(
-            model: LlamaModel(config: config, seed: seed), tokenizer: CharTokenizer.standard, source: "preset:\(preset)")
+            model: LlamaModel(config: config, seed: seed), tokenizer: CharTokenizer.standard, source: "preset:\(preset.name)")
         try HFCheckpoint.save(loaded, to: out)
-        print("wrote \(out) (\(loaded.model.parameterCount) parameters, preset \(preset), seed \(seed))")
+        print("wrote \(out) (\(loaded.model.parameterCount) parameters, preset \(preset.name), seed \(seed))")
     }
 }

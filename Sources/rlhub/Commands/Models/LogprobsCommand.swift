@@ -16,7 +16,7 @@ struct LogprobsCommand: ParsableCommand {
     @Option(help: "Text to tokenize and score.") var text: String?
     @Option(help: "Comma-separated token ids to score.") var tokens: String?
     @Option(help: "Seed for preset:NAME models.") var seed: UInt64 = 0
-    @Option(help: "Output format: table or json.") var format: OutputFormat = .table
+    @OptionGroup var output: FormatOptions<TableOrJSON>
     @OptionGroup var compute: ComputeOptions
     @OptionGroup var storeOptions: StoreOptions
 
@@ -45,7 +45,7 @@ struct LogprobsCommand: ParsableCommand {
             Row(position: i, token: id, text: loaded.tokenizer.token(for: id) ?? "?",
                 logprob: i == 0 ? nil : result.logprobs[i - 1])
         }
-        if format == .json {
+        if output.format == .json {
             try printJSON(rows)
         } else {
             print("pos  token  logprob    text")

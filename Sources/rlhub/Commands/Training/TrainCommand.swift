@@ -1,10 +1,12 @@
-// rlhub train — one training run: an algorithm preset on a task from a model.
+// rlhub train — one training run: an algorithm preset on a task from a model, in a run folder of its
+// own and recorded in the store like a grid cell.
 import RLAlgorithms
 import ArgumentParser
 import Experiments
 import Foundation
 import Generator
 import LM
+import Store
 import Tasks
 import Trainer
 import Yams
@@ -16,12 +18,15 @@ struct TrainCommand: ParsableCommand {
         discussion: """
             Example: rlhub train --algo grpo --task add:digits=2 --model preset:tiny --steps 50 \\
                        --set lr=1e-3 --set group_size=8 --out runs/grpo-add
-            Presets: \(AlgorithmPreset.allCases.map(\.rawValue).joined(separator: ", ")).
             Every key is listed by `rlhub train --help-config`. A run folder holds config.json,
-            metrics.jsonl, checkpoints/step-N (resumable with --resume) and final/ (a model REF).
+            metrics.jsonl, checkpoints/step-N (resumable with --resume), final/ (a model REF) and run.json
+            (the run's id and store). The run is also recorded in the store, as a grid's cells are,
+            under experiment `train` (or --experiment NAME) with cell ALGO/TASK/seedN: metrics, rollout
+            samples, held-out scores and the final checkpoint, for `rlhub runs`, `show`, `curve`, `samples`,
+            `check`, `verify` and `--model run:ID`.
             """)
 
-    @Option(help: "Algorithm preset.") var algo: String?
+    @Option(help: "Algorithm preset.") var algo: AlgorithmPreset?
     @Option(help: "Task spec, e.g. add:digits=2.") var task: String?
     @Option(help: "Model reference to start from.") var model: String?
     @Option(help: "Optimizer steps.") var steps: Int?
@@ -32,6 +37,7 @@ struct TrainCommand: ParsableCommand {
     var config: String?
     @Option(help: "Run folder (default runs/TASK__ALGO__seedS__TIME).") var out: String?
     @Flag(help: "Continue the run in --out from its latest checkpoint.") var resume = false
+    @Option(help: "Experiment a new run is recorded under in the store (a resumed run keeps its own).") var experiment: String = StandaloneRun.defaultExperiment
     @Flag(help: "List every config key with its default and meaning, then exit.") var helpConfig = false
     @OptionGroup var compute: ComputeOptions
     @OptionGroup var storeOptions: StoreOptions
@@ -43,13 +49,83 @@ struct TrainCommand: ParsableCommand {
             return
         }
         let threads = try compute.apply()
+        try StandaloneRun.checkExperimentName(experiment)
+        let resolved = try resolvedConfig()
+        // Everything that can reject bad input happens before the run folder or the store is touched.
+        let modelRef = resolved.model
+        let loaded = try loadModel(modelRef, seed: UInt64(resolved.algorithm.seed), store: storeOptions)
+        guard resolved.tokenBudget <= loaded.model.config.maxPositionEmbeddings else {
+            throw ConfigError(
+                file: "--set", field: "token_budget",
+                message: "\(resolved.tokenBudget) exceeds the model's \(loaded.model.config.maxPositionEmbeddings) positions")
+        }
+        let runDir = out ?? "runs/\(resolved.task.split(separator: ":").first ?? "task")__\(resolved.algo)__seed\(resolved.algorithm.seed)__\(Self.timestamp())"
+        let fm = FileManager.default
+        let checkpoints = runDir + "/checkpoints"
+        var resumeFrom: (step: Int, path: String)? = nil
+        var recorded: RecordedRun? = nil
+        if resume {
+            guard out != nil else { throw InputError(file: "--resume", message: "needs --out DIR of the run to continue") }
+            recorded = try RecordedRun.read(runDir: runDir)
+            resumeFrom = TrainerCheckpoint.latest(in: checkpoints)
+            if resumeFrom == nil { FileHandle.standardError.write(Data("no checkpoint in \(checkpoints): starting from step 0\n".utf8)) }
+        } else if fm.fileExists(atPath: runDir + "/metrics.jsonl") {
+            throw InputError(file: "--out", field: runDir, message: "already holds a run; use --resume to continue it or another --out")
+        }
+        let store = try recorded.map { try $0.openStore(flag: storeOptions.store, runDir: runDir) } ?? storeOptions.open(create: true)
+        if let recorded, try store.run(recorded.run).status == .finished {
+            return try reportFinished(recorded.run, runDir: runDir, store: store)
+        }
+        try fm.createDirectory(atPath: checkpoints, withIntermediateDirectories: true)
+        try resolved.canonicalJSON().write(to: URL(fileURLWithPath: runDir + "/config.json"))
+        let runID = try recorded?.run ?? StandaloneRun.create(in: store, experiment: experiment, config: resolved, threads: threads)
+        if recorded == nil {
+            if resume { FileHandle.standardError.write(Data("\(runDir) has no run.json (made before rlhub recorded train runs): the store's run starts at the resumed step\n".utf8)) }
+            try RecordedRun(run: runID, store: store.directory ?? storeOptions.directory).write(runDir: runDir)
+        }
+
+        let keepThrough = resumeFrom?.step ?? (resume ? 0 : nil)
+        let training = RunTraining(
+            store: store, run: runID, config: resolved, checkpoints: checkpoints, finalScratch: runDir + "/stored-final",
+            makeMirror: { try JSONLMetricSink(path: runDir + "/metrics.jsonl", keepThrough: keepThrough) })
+        let experimentName = try store.run(runID).experiment ?? experiment
+        FileHandle.standardError.write(Data("""
+            rlhub train · \(resolved.algo) on \(resolved.task) from \(modelRef) · \(threads) threads
+            config hash \(resolved.hash)
+            \(resolved.prettyJSON())
+            run folder \(runDir)\(resumeFrom.map { " (resuming after step \($0.step))" } ?? "")
+            store run \(runID) in \(store.directory ?? storeOptions.directory) (experiment \(experimentName))
+
+            """.utf8))
+        let progress = ProgressLine(total: resolved.steps, start: resumeFrom?.step ?? 0)
+        let final = runDir + "/final"
+        try training.train(
+            threads: threads, loadModel: { loaded }, resumeFrom: resumeFrom,
+            progress: { step, metrics in progress.report(step: step, metrics: metrics) },
+            beforeFinishing: { trainer in
+                progress.finish()
+                if fm.fileExists(atPath: final) { try fm.removeItem(atPath: final) }
+                try HFCheckpoint.save(trainer.loaded, to: final)
+            })
+        print(final)
+    }
+
+    /// The run's config: the preset of --algo (or the config file's `algo`), then the file's keys,
+    /// then --set, --steps and --seed, validated.
+    func resolvedConfig() throws -> TrainConfig {
         var fileKeys: [(String, String)] = []
         if let config { fileKeys = try Self.readConfigFile(config) }
         func fromFile(_ key: String) -> String? { fileKeys.last { $0.0 == key }?.1 }
-        guard let algo = algo ?? fromFile("algo") else { throw InputError(file: "--algo", message: "required (a preset: \(AlgorithmPreset.allCases.map(\.rawValue).joined(separator: ", ")))") }
+        let preset: AlgorithmPreset
+        if let algo {
+            preset = algo
+        } else if let name = fromFile("algo"), let config {
+            do { preset = try AlgorithmPreset.parse(name, key: "algo") } catch { throw ConfigError(file: config, field: "algo", message: error.message) }
+        } else {
+            throw InputError(file: "--algo", message: "required (a preset: \(AlgorithmPreset.validNames))")
+        }
         guard let taskSpec = task ?? fromFile("task") else { throw InputError(file: "--task", message: "required, e.g. add:digits=2") }
         guard let modelRef = model ?? fromFile("model") else { throw InputError(file: "--model", message: "required, e.g. preset:tiny") }
-        let preset = try AlgorithmPreset.parse(algo, key: "--algo")
         var resolved = TrainConfig(
             algo: preset.rawValue, algorithm: preset.config, task: try TaskRegistry.canonicalSpec(taskSpec), model: modelRef)
         for (key, value) in fileKeys where !["algo", "task", "model"].contains(key) { try resolved.set("\(key)=\(value)") }
@@ -57,44 +133,18 @@ struct TrainCommand: ParsableCommand {
         if let steps { resolved.steps = steps }
         if let seed { try resolved.set("seed=\(seed)") }
         try resolved.validate()
+        return resolved
+    }
 
-        // Everything that can reject bad input happens before the run folder is touched.
-        let loaded = try loadModel(modelRef, seed: UInt64(resolved.algorithm.seed), store: storeOptions)
-        guard resolved.tokenBudget <= loaded.model.config.maxPositionEmbeddings else {
-            throw ConfigError(
-                file: "--set", field: "token_budget",
-                message: "\(resolved.tokenBudget) exceeds the model's \(loaded.model.config.maxPositionEmbeddings) positions")
-        }
-        let runDir = out ?? "runs/\(resolved.task.split(separator: ":").first ?? "task")__\(preset.rawValue)__seed\(resolved.algorithm.seed)__\(Self.timestamp())"
-        let fm = FileManager.default
-        let checkpoints = runDir + "/checkpoints"
-        var resumeFrom: (step: Int, path: String)? = nil
-        if resume {
-            guard out != nil else { throw InputError(file: "--resume", message: "needs --out DIR of the run to continue") }
-            resumeFrom = TrainerCheckpoint.latest(in: checkpoints)
-            if resumeFrom == nil { FileHandle.standardError.write(Data("no checkpoint in \(checkpoints): starting from step 0\n".utf8)) }
-        } else if fm.fileExists(atPath: runDir + "/metrics.jsonl") {
-            throw InputError(file: "--out", field: runDir, message: "already holds a run; use --resume to continue it or another --out")
-        }
-        try fm.createDirectory(atPath: checkpoints, withIntermediateDirectories: true)
-        try resolved.canonicalJSON().write(to: URL(fileURLWithPath: runDir + "/config.json"))
-
-        let sink = try JSONLMetricSink(path: runDir + "/metrics.jsonl", keepThrough: resumeFrom?.step ?? (resume ? 0 : nil))
-        let trainer = try RLTrainer(config: resolved, loaded: loaded, sink: sink)
-        if let resumeFrom { try trainer.resume(from: resumeFrom.path) }
-        FileHandle.standardError.write(Data("""
-            rlhub train · \(preset.rawValue) on \(resolved.task) from \(modelRef) · \(threads) threads
-            config hash \(resolved.hash)
-            \(resolved.prettyJSON())
-            run folder \(runDir)\(resumeFrom.map { " (resuming after step \($0.step))" } ?? "")
-
-            """.utf8))
-        let progress = ProgressLine(total: resolved.steps, start: trainer.step)
-        try trainer.train(checkpointRoot: checkpoints) { step, metrics in progress.report(step: step, metrics: metrics) }
-        progress.finish()
+    /// `--resume` of a run the store already holds as finished: nothing to train; DIR/final is
+    /// written from the stored final checkpoint when it is missing.
+    func reportFinished(_ runID: String, runDir: String, store: RunStore) throws {
         let final = runDir + "/final"
-        if fm.fileExists(atPath: final) { try fm.removeItem(atPath: final) }
-        try HFCheckpoint.save(loaded, to: final)
+        FileHandle.standardError.write(Data("run \(runID) is already finished in \(store.directory ?? storeOptions.directory)\n".utf8))
+        if !FileManager.default.fileExists(atPath: final) {
+            let resolved = try ModelResolver(store: store).resolve("run:" + runID)
+            try HFCheckpoint.save(try ModelLoader.load(resolved, seed: 0), to: final)
+        }
         print(final)
     }
 
@@ -125,41 +175,40 @@ struct TrainCommand: ParsableCommand {
     }
 }
 
-/// Step, reward, accuracy, rate and ETA: rewritten in place on a terminal, one line per step
-/// otherwise (logs, CI).
-final class ProgressLine {
-    let total: Int
-    /// The step before the first timed one; nil = the step before the first report (a resumed
-    /// worker learns where it starts only then).
-    var start: Int?
-    var began = Date()
-    let tty = isatty(STDERR_FILENO) == 1
+/// `DIR/run.json` of a `rlhub train` run folder: which store holds the run, under which id, so that
+/// `--resume` continues that run.
+struct RecordedRun: Codable {
+    var run: String
+    var store: String
 
-    init(total: Int, start: Int? = nil) {
-        self.total = total
-        self.start = start
+    static func path(_ runDir: String) -> String { runDir + "/run.json" }
+
+    /// The folder's record; nil for a folder without one (made before rlhub recorded train runs).
+    static func read(runDir: String) throws -> RecordedRun? {
+        let path = Self.path(runDir)
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        do { return try JSONDecoder().decode(RecordedRun.self, from: try BoundedFile.read(path, limit: 1 << 16)) } catch let error as InputError {
+            throw error
+        } catch {
+            throw InputError(file: path, message: "not a run record: \(oneLineReason(error))")
+        }
     }
 
-    func report(step: Int, metrics: [String: Double]) {
-        if start == nil {
-            start = max(0, step - 1)
-            began = Date()
-        }
-        let start = self.start ?? 0
-        var parts = ["step \(step)/\(total)"]
-        if let r = metrics["reward/mean"] { parts.append(String(format: "reward %.3f", r)) }
-        if let a = metrics["accuracy"] { parts.append(String(format: "acc %.3f", a)) }
-        if let e = metrics["eval/accuracy"] { parts.append(String(format: "eval %.3f", e)) }
-        if let l = metrics["loss/total"] { parts.append(String(format: "loss %.4f", l)) }
-        let done = step - start
-        if done > 0 {
-            let per = Date().timeIntervalSince(began) / Double(done)
-            parts.append(String(format: "%.2f s/step", per))
-            parts.append("ETA " + LocalExecutor.duration(per * Double(total - step)))
-        }
-        let line = parts.joined(separator: " · ")
-        FileHandle.standardError.write(Data((tty ? "\r\u{1B}[2K" + line : line + "\n").utf8))
+    func write(runDir: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let absolute = RecordedRun(run: run, store: URL(fileURLWithPath: store).standardizedFileURL.path)
+        try encoder.encode(absolute).write(to: URL(fileURLWithPath: Self.path(runDir)), options: .atomic)
     }
 
-    func finish() { if tty { FileHandle.standardError.write(Data("\n".utf8)) } }
+    /// The store that holds the run; `--store` may name it again, not another.
+    func openStore(flag: String?, runDir: String) throws -> RunStore {
+        if let flag, URL(fileURLWithPath: flag).standardizedFileURL.path != store {
+            throw InputError(file: "--store", field: flag, message: "the run to resume is recorded in \(store) (run.json); pass that store or none")
+        }
+        guard FileManager.default.fileExists(atPath: store + "/store.sqlite") else {
+            throw InputError(file: Self.path(runDir), field: "store", message: "\(store) holds no store; the run \(run) cannot be resumed there")
+        }
+        return try RunStore(directory: store)
+    }
 }
