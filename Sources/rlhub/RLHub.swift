@@ -51,7 +51,8 @@ struct RLHub: AsyncParsableCommand {
     /// Parses and runs, printing errors on one line with the documented exit codes.
     static func runMain() async {
         do {
-            var command = try await asyncParseAsRoot()
+            // The synchronous parse (ArgumentParser ≥ 1.0) suffices: no option completes asynchronously.
+            var command = try parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {

@@ -49,54 +49,40 @@ struct TrainCommand: ParsableCommand {
             return
         }
         let threads = try compute.apply()
+        // Everything that can reject bad input happens before the run folder or the store is touched.
         try StandaloneRun.checkExperimentName(experiment)
         let resolved = try resolvedConfig()
-        // Everything that can reject bad input happens before the run folder or the store is touched.
-        let modelRef = resolved.model
-        let loaded = try loadModel(modelRef, seed: UInt64(resolved.algorithm.seed), store: storeOptions)
-        guard resolved.tokenBudget <= loaded.model.config.maxPositionEmbeddings else {
-            throw ConfigError(
-                file: "--set", field: "token_budget",
-                message: "\(resolved.tokenBudget) exceeds the model's \(loaded.model.config.maxPositionEmbeddings) positions")
-        }
+        let loaded = try startingModel(resolved)
         let runDir = out ?? "runs/\(resolved.task.split(separator: ":").first ?? "task")__\(resolved.algo)__seed\(resolved.algorithm.seed)__\(Self.timestamp())"
-        let fm = FileManager.default
         let checkpoints = runDir + "/checkpoints"
-        var resumeFrom: (step: Int, path: String)? = nil
-        var recorded: RecordedRun? = nil
-        if resume {
-            guard out != nil else { throw InputError(file: "--resume", message: "needs --out DIR of the run to continue") }
-            recorded = try RecordedRun.read(runDir: runDir)
-            resumeFrom = TrainerCheckpoint.latest(in: checkpoints)
-            if resumeFrom == nil { FileHandle.standardError.write(Data("no checkpoint in \(checkpoints): starting from step 0\n".utf8)) }
-        } else if fm.fileExists(atPath: runDir + "/metrics.jsonl") {
-            throw InputError(file: "--out", field: runDir, message: "already holds a run; use --resume to continue it or another --out")
-        }
+        let (recorded, resumeFrom) = try runFolderState(runDir, checkpoints: checkpoints)
         let store = try recorded.map { try $0.openStore(flag: storeOptions.store, runDir: runDir) } ?? storeOptions.open(create: true)
         if let recorded, try store.run(recorded.run).status == .finished {
             return try reportFinished(recorded.run, runDir: runDir, store: store)
         }
-        try fm.createDirectory(atPath: checkpoints, withIntermediateDirectories: true)
+
+        // The run folder and the store's run (a new one, or the one run.json names).
+        try FileManager.default.createDirectory(atPath: checkpoints, withIntermediateDirectories: true)
         try resolved.canonicalJSON().write(to: URL(fileURLWithPath: runDir + "/config.json"))
         let runID = try recorded?.run ?? StandaloneRun.create(in: store, experiment: experiment, config: resolved, threads: threads)
         if recorded == nil {
             if resume { FileHandle.standardError.write(Data("\(runDir) has no run.json (made before rlhub recorded train runs): the store's run starts at the resumed step\n".utf8)) }
             try RecordedRun(run: runID, store: store.directory ?? storeOptions.directory).write(runDir: runDir)
         }
+        FileHandle.standardError.write(Data("""
+            rlhub train · \(resolved.algo) on \(resolved.task) from \(resolved.model) · \(threads) threads
+            config hash \(resolved.hash)
+            \(resolved.prettyJSON())
+            run folder \(runDir)\(resumeFrom.map { " (resuming after step \($0.step))" } ?? "")
+            store run \(runID) in \(store.directory ?? storeOptions.directory) (experiment \(try store.run(runID).experiment ?? experiment))
 
+            """.utf8))
+
+        // Trained as a grid cell is, with metrics.jsonl beside the store; DIR/final before "finished".
         let keepThrough = resumeFrom?.step ?? (resume ? 0 : nil)
         let training = RunTraining(
             store: store, run: runID, config: resolved, checkpoints: checkpoints, finalScratch: runDir + "/stored-final",
             makeMirror: { try JSONLMetricSink(path: runDir + "/metrics.jsonl", keepThrough: keepThrough) })
-        let experimentName = try store.run(runID).experiment ?? experiment
-        FileHandle.standardError.write(Data("""
-            rlhub train · \(resolved.algo) on \(resolved.task) from \(modelRef) · \(threads) threads
-            config hash \(resolved.hash)
-            \(resolved.prettyJSON())
-            run folder \(runDir)\(resumeFrom.map { " (resuming after step \($0.step))" } ?? "")
-            store run \(runID) in \(store.directory ?? storeOptions.directory) (experiment \(experimentName))
-
-            """.utf8))
         let progress = ProgressLine(total: resolved.steps, start: resumeFrom?.step ?? 0)
         let final = runDir + "/final"
         try training.train(
@@ -104,10 +90,37 @@ struct TrainCommand: ParsableCommand {
             progress: { step, metrics in progress.report(step: step, metrics: metrics) },
             beforeFinishing: { trainer in
                 progress.finish()
-                if fm.fileExists(atPath: final) { try fm.removeItem(atPath: final) }
+                if FileManager.default.fileExists(atPath: final) { try FileManager.default.removeItem(atPath: final) }
                 try HFCheckpoint.save(trainer.loaded, to: final)
             })
         print(final)
+    }
+
+    /// The model the run starts from, checked against the run's token budget.
+    func startingModel(_ config: TrainConfig) throws -> LoadedModel {
+        let loaded = try loadModel(config.model, seed: UInt64(config.algorithm.seed), store: storeOptions)
+        guard config.tokenBudget <= loaded.model.config.maxPositionEmbeddings else {
+            throw ConfigError(
+                file: "--set", field: "token_budget",
+                message: "\(config.tokenBudget) exceeds the model's \(loaded.model.config.maxPositionEmbeddings) positions")
+        }
+        return loaded
+    }
+
+    /// With --resume: the folder's run.json (nil for a folder made before rlhub recorded train runs)
+    /// and its latest checkpoint. Without: nothing, after checking the folder holds no run yet.
+    func runFolderState(_ runDir: String, checkpoints: String) throws -> (RecordedRun?, (step: Int, path: String)?) {
+        guard resume else {
+            if FileManager.default.fileExists(atPath: runDir + "/metrics.jsonl") {
+                throw InputError(file: "--out", field: runDir, message: "already holds a run; use --resume to continue it or another --out")
+            }
+            return (nil, nil)
+        }
+        guard out != nil else { throw InputError(file: "--resume", message: "needs --out DIR of the run to continue") }
+        let recorded = try RecordedRun.read(runDir: runDir)
+        let resumeFrom = TrainerCheckpoint.latest(in: checkpoints)
+        if resumeFrom == nil { FileHandle.standardError.write(Data("no checkpoint in \(checkpoints): starting from step 0\n".utf8)) }
+        return (recorded, resumeFrom)
     }
 
     /// The run's config: the preset of --algo (or the config file's `algo`), then the file's keys,
@@ -172,43 +185,5 @@ struct TrainCommand: ParsableCommand {
         f.dateFormat = "yyyyMMdd-HHmmss"
         f.timeZone = TimeZone(identifier: "UTC")
         return f.string(from: Date())
-    }
-}
-
-/// `DIR/run.json` of a `rlhub train` run folder: which store holds the run, under which id, so that
-/// `--resume` continues that run.
-struct RecordedRun: Codable {
-    var run: String
-    var store: String
-
-    static func path(_ runDir: String) -> String { runDir + "/run.json" }
-
-    /// The folder's record; nil for a folder without one (made before rlhub recorded train runs).
-    static func read(runDir: String) throws -> RecordedRun? {
-        let path = Self.path(runDir)
-        guard FileManager.default.fileExists(atPath: path) else { return nil }
-        do { return try JSONDecoder().decode(RecordedRun.self, from: try BoundedFile.read(path, limit: 1 << 16)) } catch let error as InputError {
-            throw error
-        } catch {
-            throw InputError(file: path, message: "not a run record: \(oneLineReason(error))")
-        }
-    }
-
-    func write(runDir: String) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let absolute = RecordedRun(run: run, store: URL(fileURLWithPath: store).standardizedFileURL.path)
-        try encoder.encode(absolute).write(to: URL(fileURLWithPath: Self.path(runDir)), options: .atomic)
-    }
-
-    /// The store that holds the run; `--store` may name it again, not another.
-    func openStore(flag: String?, runDir: String) throws -> RunStore {
-        if let flag, URL(fileURLWithPath: flag).standardizedFileURL.path != store {
-            throw InputError(file: "--store", field: flag, message: "the run to resume is recorded in \(store) (run.json); pass that store or none")
-        }
-        guard FileManager.default.fileExists(atPath: store + "/store.sqlite") else {
-            throw InputError(file: Self.path(runDir), field: "store", message: "\(store) holds no store; the run \(run) cannot be resumed there")
-        }
-        return try RunStore(directory: store)
     }
 }
