@@ -3,6 +3,7 @@
 import RLAlgorithms
 import ArgumentParser
 import Experiments
+import RLHubCore
 import Store
 import Foundation
 import LM

@@ -2,6 +2,7 @@
 import ArgumentParser
 import Foundation
 import LM
+import RLHubCore
 import Tensor
 
 /// Options every compute verb takes.

@@ -4,6 +4,7 @@ import ArgumentParser
 import Experiments
 import Foundation
 import LM
+import RLHubCore
 import Store
 
 /// `--store DIR` (else `RLHUB_STORE`, else `.rlhub`).

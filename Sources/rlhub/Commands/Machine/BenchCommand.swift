@@ -3,6 +3,7 @@ import ArgumentParser
 import Benchmarks
 import Foundation
 import LM
+import RLHubCore
 import Store
 
 struct BenchCommand: ParsableCommand {

@@ -1,6 +1,7 @@
 // rlhub train — DIR/run.json: which store holds a run folder's run, so that --resume continues it.
 import Foundation
 import LM
+import RLHubCore
 import Store
 
 /// `DIR/run.json` of a `rlhub train` run folder: which store holds the run, under which id, so that

@@ -6,6 +6,7 @@ import Experiments
 import Foundation
 import Generator
 import LM
+import RLHubCore
 import Store
 import Tasks
 import Trainer
