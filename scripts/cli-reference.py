@@ -45,6 +45,9 @@ def walk(cmd, path):
             t = label(a)
             if t is None: continue
             h = re.sub(r"\s+", " ", (a.get("abstract") or "")).replace("|", "\\|")
+            values = [v for v in a.get("allValues") or [] if v]
+            if values and not all(v in h for v in values):
+                h += " Values: " + ", ".join(values) + "."
             dv = a.get("defaultValue")
             if dv not in (None, "", "false") and "default" not in h.lower():
                 h += f" Default: {dv}."

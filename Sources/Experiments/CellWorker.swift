@@ -6,13 +6,11 @@ import LM
 import Store
 import Trainer
 
-/// Runs (or resumes) a run that the store already holds in state queued/failed.
+/// Runs (or resumes) a run that the store already holds in state queued/failed: a grid cell.
 ///
-/// Resume: the worker keeps `step-N` checkpoints in `WORK/RUNID/checkpoints`; a restarted run
-/// continues from the latest one after dropping the metrics and scores logged after it, so the
-/// stored curve equals that of an uninterrupted run. The final checkpoint (model, tokenizer,
-/// trainer state — no optimizer moments) goes into the store's blobs; the work folder is then
-/// removed.
+/// The worker keeps the run's `step-N` checkpoints in `WORK/RUNID/checkpoints` and resumes from
+/// the latest one; ``RunTraining`` (shared with `rlhub train`) does the rest. The work folder is
+/// removed once the run is finished.
 public struct CellWorker {
     public let store: RunStore
     public let workRoot: String
@@ -62,7 +60,8 @@ public struct CellWorker {
         }
     }
 
-    /// Trains run `id` to the end; `progress` gets (step, metrics) after every step.
+    /// Trains run `id` to the end (``RunTraining``, with its checkpoints in `WORK/RUNID`);
+    /// `progress` gets (step, metrics) after every step.
     ///
     /// `parent` is the grid that claimed the run for this worker; a run that any other live
     /// process holds is refused before anything is written.
@@ -70,54 +69,14 @@ public struct CellWorker {
         let record = try store.run(id)
         guard record.status != .finished else { return }
         let config = try Self.config(of: record)
-        try store.markRunning(record.id, threads: threads, parent: parent)
         let work = workRoot + "/" + record.id
-        let checkpoints = work + "/checkpoints"
-        do { try FileManager.default.createDirectory(atPath: checkpoints, withIntermediateDirectories: true) } catch {
-            try? store.markFailed(record.id, error: oneLineReason(error))
-            throw error
-        }
-        do {
-            let loaded = try ModelLoader.load(try ModelResolver(store: store).resolve(config.model), seed: UInt64(config.algorithm.seed))
-            let resumeFrom = TrainerCheckpoint.latest(in: checkpoints)
-            try store.truncateMetrics(run: record.id, after: resumeFrom?.step ?? -1)
-            let sink = StoreMetricSink(store: store, run: record.id)
-            let trainer = try RLTrainer(config: config, loaded: loaded, sink: sink)
-            if let resumeFrom { try trainer.resume(from: resumeFrom.path) }
-            let store = self.store
-            var scoreError: Error? = nil
-            trainer.onEvaluation = { step, s in
-                do {
-                    try store.addScores(run: record.id, [
-                        ScoreRecord(step: step, split: "test", metric: "accuracy", value: s.accuracy, episodes: s.episodes,
-                                    ciLow: s.accuracy_ci.first, ciHigh: s.accuracy_ci.last),
-                        ScoreRecord(step: step, split: "test", metric: "mean_reward", value: s.mean_reward, episodes: s.episodes,
-                                    ciLow: s.mean_reward_ci.first, ciHigh: s.mean_reward_ci.last),
-                    ])
-                } catch { scoreError = error }
-            }
-            try trainer.train(checkpointRoot: checkpoints) { step, metrics in
-                try? store.setStepsDone(record.id, step)
-                progress(step, metrics)
-            }
-            if let scoreError { throw scoreError }
-            let final = work + "/final"
-            try? FileManager.default.removeItem(atPath: final)
-            try Self.writeFinal(trainer, to: final)
-            try store.addCheckpoint(run: record.id, step: trainer.step, folder: final)
-            try store.setStepsDone(record.id, trainer.step)
-            try store.markFinished(record.id)
-            try? FileManager.default.removeItem(atPath: work)
-        } catch {
-            try? store.markFailed(record.id, error: oneLineReason(error))
-            throw error
-        }
-    }
-
-    /// The stored final checkpoint: the trainer's checkpoint without the optimizer moments
-    /// (a third of the size; enough to evaluate, compare and start new runs from).
-    static func writeFinal(_ trainer: RLTrainer, to folder: String) throws {
-        try trainer.saveCheckpoint(to: folder)
-        try FileManager.default.removeItem(atPath: folder + "/optimizer.safetensors")
+        let training = RunTraining(
+            store: store, run: record.id, config: config, checkpoints: work + "/checkpoints", finalScratch: work + "/final")
+        let store = self.store
+        try training.train(
+            threads: threads, parent: parent,
+            loadModel: { try ModelLoader.load(try ModelResolver(store: store).resolve(config.model), seed: UInt64(config.algorithm.seed)) },
+            resumeFrom: TrainerCheckpoint.latest(in: training.checkpoints), progress: progress)
+        try? FileManager.default.removeItem(atPath: work)
     }
 }

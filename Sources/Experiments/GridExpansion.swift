@@ -111,7 +111,7 @@ public enum GridExpansion {
     }
 
     /// SHA-256 of the canonical config with seed 0 and `model` in place of the model reference.
-    static func groupHash(_ config: TrainConfig, model: String) -> String {
+    public static func groupHash(_ config: TrainConfig, model: String) -> String {
         var c = config
         c.algorithm.seed = 0
         c.model = model

@@ -69,7 +69,7 @@ public enum RunVerifier {
         if full, result.firstDivergence == nil, let storedFinal = try store.checkpoints(run: record.id).last {
             let folder = scratch + "/final"
             try? FileManager.default.removeItem(atPath: folder)
-            try CellWorker.writeFinal(trainer, to: folder)
+            try RunTraining.writeFinal(trainer, to: folder)
             let (sha, _) = try BlobStore(root: scratch + "/blobs").putFolder(folder)
             result.checkpoint = (storedFinal.sha256, sha)
         }
