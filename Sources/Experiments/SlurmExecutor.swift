@@ -8,6 +8,7 @@
 //   submissions.json    which Slurm job and array index hold which run, and the end states seen
 import Foundation
 import LM
+import RLHubCore
 import Store
 
 /// Options of `rlhub grid --executor slurm`.
@@ -150,9 +151,7 @@ public final class SlurmExecutor {
     func saveSubmissions(_ subs: [SlurmSubmission]) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        let temp = submissionsPath + ".\(getpid()).tmp"
-        try encoder.encode(subs).write(to: URL(fileURLWithPath: temp))
-        guard rename(temp, submissionsPath) == 0 else { throw InputError(file: submissionsPath, message: "cannot replace") }
+        try AtomicFile.write(try encoder.encode(subs), to: submissionsPath)
     }
 
     /// Run → (task `JOB_INDEX`, Slurm state or nil when unknown) of its latest submission; end

@@ -5,7 +5,7 @@ import Evaluation
 import Foundation
 import GRDB
 import Hummingbird
-import LM
+import RLHubCore
 import Store
 
 final class ReportCache: @unchecked Sendable {

@@ -2,6 +2,7 @@
 // a JSON Lines file in the run folder (and, later, the store).
 import Foundation
 import LM
+import RLHubCore
 
 /// Receives one record of named values per optimizer step (and per evaluation).
 public protocol MetricSink: AnyObject {

@@ -16,6 +16,7 @@ import RLAlgorithms
 import Foundation
 import Generator
 import LM
+import RLHubCore
 import Tasks
 import Tensor
 

@@ -11,6 +11,7 @@ import RLAlgorithms
 import Foundation
 import Generator
 import LM
+import RLHubCore
 
 /// One recorded trajectory: the conversation, its tokens, and per token the sampler's and the
 /// policy's log-probabilities and the advantage the update used.

@@ -6,6 +6,7 @@ import Experiments
 import Foundation
 import LM
 import RLAlgorithms
+import RLHubCore
 import Store
 import Trainer
 

@@ -4,6 +4,7 @@ import ArgumentParser
 import Foundation
 import Generator
 import LM
+import RLHubCore
 import Store
 import Tasks
 

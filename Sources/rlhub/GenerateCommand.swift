@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import Generator
 import LM
+import RLHubCore
 
 struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

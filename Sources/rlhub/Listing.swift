@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import LM
 import Experiments
+import RLHubCore
 import Store
 
 /// `--format table|csv|json` of listing verbs.

@@ -2,6 +2,7 @@
 import ArgumentParser
 import Foundation
 import LM
+import RLHubCore
 
 struct LogprobsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

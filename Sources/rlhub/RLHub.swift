@@ -2,6 +2,7 @@
 import RLAlgorithms
 import ArgumentParser
 import Experiments
+import RLHubCore
 import Store
 import Foundation
 import LM

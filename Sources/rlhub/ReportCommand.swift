@@ -4,6 +4,7 @@ import Evaluation
 import Experiments
 import Foundation
 import LM
+import RLHubCore
 import Store
 
 struct ReportCommand: ParsableCommand {

@@ -5,6 +5,7 @@ import Evaluation
 import Experiments
 import Foundation
 import LM
+import RLHubCore
 import Store
 import Trainer
 

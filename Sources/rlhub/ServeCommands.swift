@@ -7,6 +7,7 @@ import Foundation
 import Hub
 import HubServer
 import LM
+import RLHubCore
 import Store
 
 struct ServeCommand: ParsableCommand {

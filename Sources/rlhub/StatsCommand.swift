@@ -4,6 +4,7 @@ import ArgumentParser
 import Evaluation
 import Foundation
 import LM
+import RLHubCore
 
 struct StatsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

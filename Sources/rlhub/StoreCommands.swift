@@ -2,6 +2,7 @@
 import ArgumentParser
 import Foundation
 import LM
+import RLHubCore
 import Store
 
 struct RunsCommand: ParsableCommand {

@@ -5,6 +5,7 @@ import Experiments
 import Foundation
 import Generator
 import LM
+import RLHubCore
 import Tasks
 import Trainer
 import Yams

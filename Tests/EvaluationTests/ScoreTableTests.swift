@@ -3,6 +3,7 @@
 import Evaluation
 import Foundation
 import LM
+import RLHubCore
 import TestSupport
 import Testing
 

@@ -7,6 +7,7 @@
 import Foundation
 import Hub
 import LM
+import RLHubCore
 import Store
 import Tensor
 import Testing

@@ -5,6 +5,7 @@ import Foundation
 import GRDB
 import Hub
 import LM
+import RLHubCore
 import Store
 import Testing
 

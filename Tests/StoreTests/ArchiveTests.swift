@@ -2,6 +2,7 @@
 // hostile archives, and a seeded mutation fuzz of extraction.
 import Foundation
 import LM
+import RLHubCore
 import TestSupport
 import Testing
 

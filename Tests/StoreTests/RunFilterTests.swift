@@ -3,6 +3,7 @@
 import Foundation
 import GRDB
 import LM
+import RLHubCore
 import TestSupport
 import Testing
 import Store

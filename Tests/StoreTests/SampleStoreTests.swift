@@ -4,6 +4,7 @@
 import Foundation
 import GRDB
 import LM
+import RLHubCore
 import Store
 import Testing
 

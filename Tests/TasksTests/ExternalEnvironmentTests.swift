@@ -4,6 +4,7 @@
 // environment (Tests/envs/misbehaving.py) as one line naming the environment, message and line.
 import Foundation
 import LM
+import RLHubCore
 import Tasks
 import Testing
 

@@ -3,6 +3,7 @@
 // python3 + reasoning-gym unless RLHUB_REQUIRE_REFERENCE=1 (then a failure).
 import Foundation
 import LM
+import RLHubCore
 import Tasks
 import Testing
 

@@ -2,6 +2,7 @@
 // generation_config.json, tokenizer.json, tokenizer_config.json. transformers loads them as
 // LlamaForCausalLM without conversion (weights are F32, [out, in], HF names).
 import Foundation
+import RLHubCore
 import Tensor
 
 /// A model with the tokenizer it was trained with.
