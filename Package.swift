@@ -108,7 +108,7 @@ let package = Package(
         .testTarget(name: "RLHubCoreTests", dependencies: ["RLHubCore", "TestSupport"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),
         .testTarget(name: "LMTests", dependencies: ["LM", "Tensor", "Generator", "RLHubCore", "TestSupport"]),
-        .testTarget(name: "TasksTests", dependencies: ["Tasks", "LM", "RLHubCore"]),
+        .testTarget(name: "TasksTests", dependencies: ["Tasks", "RLHubCore"]),
         .testTarget(name: "AlgorithmsTests", dependencies: ["RLAlgorithms", "TestSupport"]),
         .testTarget(
             name: "TrainerTests", dependencies: ["Trainer", "RLAlgorithms", "Tasks", "Generator", "LM", "Tensor", "RLHubCore"]),
@@ -116,7 +116,7 @@ let package = Package(
             name: "GeneratorTests", dependencies: ["Generator", "LM", "Tensor", "Tasks", "RLAlgorithms", "RLHubCore"]),
         .testTarget(
             name: "StoreTests",
-            dependencies: ["Store", "LM", "RLHubCore", "CArchive", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+            dependencies: ["Store", "RLHubCore", "CArchive", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(
             name: "ExperimentsTests",
             dependencies: [
@@ -126,7 +126,7 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Store", "Tensor", "LM", "RLHubCore", "TestSupport"]),
         .testTarget(
             name: "HubTests",
-            dependencies: ["Hub", "HubServer", "Store", "LM", "Tensor", "RLHubCore", .product(name: "GRDB", package: "GRDB.swift")]),
+            dependencies: ["Hub", "HubServer", "Store", "Tensor", "RLHubCore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "CLITests", dependencies: ["LM", "Tensor", "Store", "RLHubCore", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -2,7 +2,6 @@
 // profiles and normalisation (pass@k and the Student t quantile: RLHubCoreTests/StatisticsTests).
 import Evaluation
 import Foundation
-import LM
 import RLHubCore
 import Tensor
 import TestSupport

@@ -4,7 +4,6 @@
 import Foundation
 import GRDB
 import Hub
-import LM
 import RLHubCore
 import Store
 import Testing

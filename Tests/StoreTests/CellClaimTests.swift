@@ -2,7 +2,6 @@
 // starts may take the run over, no other process may.
 import Foundation
 import GRDB
-import LM
 import RLHubCore
 import Store
 import Testing

@@ -3,7 +3,6 @@
 // with nothing of it stored.
 import Foundation
 import GRDB
-import LM
 import RLHubCore
 import Testing
 import Store

@@ -2,7 +2,6 @@
 // columns, injection attempts, and a seeded fuzz test.
 import Foundation
 import GRDB
-import LM
 import RLHubCore
 import TestSupport
 import Testing

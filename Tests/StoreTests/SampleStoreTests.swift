@@ -3,7 +3,6 @@
 // exported and imported with its samples.
 import Foundation
 import GRDB
-import LM
 import RLHubCore
 import Store
 import Testing
