@@ -1,7 +1,8 @@
 // swift-tools-version: 6.1
 // rlhub — reinforcement learning for language models, with a reproducible baselines hub.
 // Layers (arrows point down only): rlhub CLI → Hub, HubServer, Experiments → Evaluation → Store, Trainer → … → LM
-// → Tensor → COpenBLAS; RLHubCore (the code version) sits below Store. See ARCHITECTURE.md.
+// → Tensor → COpenBLAS; RLHubCore (errors, version, chat message, atomic files, shared statistics, the code
+// version) sits below LM, Tasks and Store. See ARCHITECTURE.md.
 // Tools 6.1: the source-hash plugin reads target folders (`Target.directoryURL`).
 import PackageDescription
 
@@ -41,27 +42,27 @@ let package = Package(
             name: "RLHubCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             plugins: ["SourceHashPlugin"]),
         .target(name: "Tensor", dependencies: ["COpenBLAS", "CDNNL"], swiftSettings: numericFlags),
-        .target(name: "LM", dependencies: ["Tensor"], swiftSettings: numericFlags),
-        .target(name: "Tasks", dependencies: ["LM"]),
+        .target(name: "LM", dependencies: ["Tensor", "RLHubCore"], swiftSettings: numericFlags),
+        .target(name: "Tasks", dependencies: ["RLHubCore"]),
         // "RLAlgorithms": swift-algorithms (under Hummingbird) already has a module named Algorithms.
         .target(name: "RLAlgorithms", path: "Sources/Algorithms"),
         .target(
             name: "Trainer",
             dependencies: [
-                "LM", "Tensor", "Tasks", "Generator", "RLAlgorithms",
+                "LM", "Tensor", "Tasks", "Generator", "RLAlgorithms", "RLHubCore",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: numericFlags),
-        .target(name: "Generator", dependencies: ["LM", "Tensor", "Tasks"], swiftSettings: numericFlags),
+        .target(name: "Generator", dependencies: ["LM", "Tensor", "Tasks", "RLHubCore"], swiftSettings: numericFlags),
         .target(
             name: "Store",
             dependencies: [
-                "LM", "RLHubCore", "CArchive",
+                "RLHubCore", "CArchive",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
-        .target(name: "Evaluation", dependencies: ["LM", "Tensor", "Store"]),
+        .target(name: "Evaluation", dependencies: ["LM", "Tensor", "Store", "RLHubCore"]),
         .target(
             name: "Experiments",
             dependencies: [
@@ -72,7 +73,7 @@ let package = Package(
         .target(
             name: "Hub",
             dependencies: [
-                "LM", "Store", "Evaluation",
+                "RLHubCore", "Store", "Evaluation",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -81,12 +82,14 @@ let package = Package(
         .target(
             name: "HubServer",
             dependencies: [
-                "LM", "Store", "Evaluation", "Hub", "Trainer",
+                "RLHubCore", "Store", "Evaluation", "Hub", "Trainer",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
-        .target(name: "Benchmarks", dependencies: ["LM", "Tensor", "Generator", "Store", "Tasks", "RLAlgorithms", "Trainer"], path: "Benchmarks"),
+        .target(
+            name: "Benchmarks", dependencies: ["LM", "Tensor", "Generator", "Store", "Tasks", "RLAlgorithms", "Trainer", "RLHubCore"],
+            path: "Benchmarks"),
         .executableTarget(
             name: "rlhub",
             dependencies: [
@@ -102,24 +105,26 @@ let package = Package(
             path: "Tests/TestSupport"),
         .testTarget(name: "RLHubCoreTests", dependencies: ["RLHubCore", "TestSupport"]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor", "TestSupport"]),
-        .testTarget(name: "LMTests", dependencies: ["LM", "Tensor", "Generator", "TestSupport"]),
-        .testTarget(name: "TasksTests", dependencies: ["Tasks", "LM"]),
+        .testTarget(name: "LMTests", dependencies: ["LM", "Tensor", "Generator", "RLHubCore", "TestSupport"]),
+        .testTarget(name: "TasksTests", dependencies: ["Tasks", "RLHubCore"]),
         .testTarget(name: "AlgorithmsTests", dependencies: ["RLAlgorithms", "TestSupport"]),
-        .testTarget(name: "TrainerTests", dependencies: ["Trainer", "RLAlgorithms", "Tasks", "Generator", "LM", "Tensor"]),
-        .testTarget(name: "GeneratorTests", dependencies: ["Generator", "LM", "Tensor", "Tasks", "RLAlgorithms"]),
+        .testTarget(
+            name: "TrainerTests", dependencies: ["Trainer", "RLAlgorithms", "Tasks", "Generator", "LM", "Tensor", "RLHubCore"]),
+        .testTarget(
+            name: "GeneratorTests", dependencies: ["Generator", "LM", "Tensor", "Tasks", "RLAlgorithms", "RLHubCore"]),
         .testTarget(
             name: "StoreTests",
-            dependencies: ["Store", "LM", "RLHubCore", "CArchive", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
+            dependencies: ["Store", "RLHubCore", "CArchive", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(
             name: "ExperimentsTests",
             dependencies: [
-                "Experiments", "Store", "Trainer", "LM", "Tasks", "RLAlgorithms", "TestSupport",
+                "Experiments", "Store", "Trainer", "LM", "Tasks", "RLAlgorithms", "RLHubCore", "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Store", "Tensor", "LM", "RLHubCore", "TestSupport"]),
         .testTarget(
             name: "HubTests",
-            dependencies: ["Hub", "HubServer", "Store", "LM", "Tensor", "RLHubCore"]),
+            dependencies: ["Hub", "HubServer", "Store", "Tensor", "RLHubCore"]),
         .testTarget(name: "CLITests", dependencies: ["LM", "Tensor", "Store", "RLHubCore", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

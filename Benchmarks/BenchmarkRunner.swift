@@ -4,6 +4,7 @@
 // its achieved GFLOP/s as a fraction of that peak. Times are medians of the timed repetitions.
 import Foundation
 import LM
+import RLHubCore
 import Tensor
 
 /// One benchmark result, under a fixed name such as `lm.train_step.smollm2-135m`.

@@ -7,6 +7,7 @@
 import Foundation
 import Generator
 import LM
+import RLHubCore
 import Tensor
 
 struct PretrainedBenchmarks {

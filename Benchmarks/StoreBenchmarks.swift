@@ -3,6 +3,7 @@
 // scripts/mlflow-store-bench.py gives MLflow: 10 metrics × 2,000 steps, 100 steps per batch.
 import Foundation
 import LM
+import RLHubCore
 import Store
 
 public struct StoreBenchmarks {

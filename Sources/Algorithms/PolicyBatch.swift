@@ -202,6 +202,22 @@ public struct PolicyBatch: Sendable, Equatable {
         return copy
     }
 
+    /// The batch as the objective sees it after a forward pass of the current policy over its
+    /// rows: lp and H from that pass, V from a value head on the policy's trunk (nil: the
+    /// objective has no value term). `onPolicy` (θ_old was not recomputed) sets lp_old := lp,
+    /// detached, so every ratio is 1 (§11 "on-policy shortcut"); otherwise lp_old stays.
+    /// - Throws: ``BatchError`` for a wrong size or a non-finite value on a loss token, as
+    ///   ``init(rows:columns:mask:logprobs:oldLogprobs:refLogprobs:rolloutLogprobs:values:oldValues:entropies:rewards:tokenRewards:groupIDs:responseLengths:)``.
+    public func afterForwardPass(
+        logprobs: [Double], entropies: [Double]?, values: [Double]?, onPolicy: Bool
+    ) throws(BatchError) -> PolicyBatch {
+        try PolicyBatch(
+            rows: rows, columns: columns, mask: mask, logprobs: logprobs, oldLogprobs: onPolicy ? nil : oldLogprobs,
+            refLogprobs: refLogprobs, rolloutLogprobs: rolloutLogprobs, values: values, oldValues: oldValues,
+            entropies: entropies, rewards: rewards, tokenRewards: tokenRewards, groupIDs: groupIDs,
+            responseLengths: responseLengths)
+    }
+
     /// The same batch with a new loss mask (overlong filtering, rejection sampling).
     /// Token rewards on newly masked positions are dropped.
     /// - precondition: size is B*T, entries 0 or 1.

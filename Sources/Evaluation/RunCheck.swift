@@ -13,7 +13,7 @@
 //                      predictive t with 2 degrees of freedom — so a lone excursion is tolerated;
 //                      a re-run with the same code, seed and threads is bit-identical: inside.)
 import Foundation
-import LM
+import RLHubCore
 import Store
 
 /// The verdict of a run against the seeds of a reference cell.

@@ -8,7 +8,6 @@
 // Compute comes from the run's stored metrics (docs/metrics.md): Σ `time/cpu_s`,
 // Σ `rollout/episodes` × `response_length/mean`, Σ `tokens` × `optimizer_steps`.
 import Foundation
-import LM
 import Store
 
 extension StoreReport {

@@ -16,7 +16,7 @@
 // schema and the code versions — never a time or a path — so the same store content renders to
 // the same bytes.
 import Foundation
-import LM
+import RLHubCore
 import Store
 
 /// Builds the report of an experiment from the store.

@@ -5,6 +5,7 @@
 import CYaml
 import Foundation
 import LM
+import RLHubCore
 import Yams
 
 /// YAML specs and config files, parsed only after their size and nesting are checked.

@@ -3,6 +3,7 @@ import Crypto
 import Foundation
 import Generator
 import LM
+import RLHubCore
 import Store
 import Trainer
 

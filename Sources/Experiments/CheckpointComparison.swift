@@ -4,6 +4,7 @@ import Evaluation
 import Foundation
 import Generator
 import LM
+import RLHubCore
 import Tasks
 
 /// The comparison of checkpoint A with checkpoint B on one task (stable snake_case JSON keys).

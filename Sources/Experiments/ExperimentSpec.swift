@@ -1,6 +1,7 @@
 // rlhub — experiment specs: a declared grid of algorithms × tasks × seeds, read from YAML.
 import Foundation
 import LM
+import RLHubCore
 import Yams
 
 /// A declared grid (`experiments/NAME.yaml`):

@@ -8,6 +8,7 @@
 //   submissions.json    which Slurm job and array index hold which run, and the end states seen
 import Foundation
 import LM
+import RLHubCore
 import Store
 
 /// Options of `rlhub grid --executor slurm`.
@@ -150,9 +151,7 @@ public final class SlurmExecutor {
     func saveSubmissions(_ subs: [SlurmSubmission]) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        let temp = submissionsPath + ".\(getpid()).tmp"
-        try encoder.encode(subs).write(to: URL(fileURLWithPath: temp))
-        guard rename(temp, submissionsPath) == 0 else { throw InputError(file: submissionsPath, message: "cannot replace") }
+        try AtomicFile.write(try encoder.encode(subs), to: submissionsPath)
     }
 
     /// Run → (task `JOB_INDEX`, Slurm state or nil when unknown) of its latest submission; end
@@ -294,10 +293,8 @@ public final class SlurmExecutor {
     func prepareBundle(run: String, cell: GridCell) throws {
         let dir = bundles + "/" + run
         if FileManager.default.fileExists(atPath: dir + "/store.sqlite") { return }
-        let temp = bundles + "/.\(run).\(getpid()).tmp"
-        try? FileManager.default.removeItem(atPath: temp)
-        try FileManager.default.createDirectory(atPath: temp, withIntermediateDirectories: true)
-        do {
+        try AtomicFile.replace(dir) { temp in
+            try FileManager.default.createDirectory(atPath: temp, withIntermediateDirectories: true)
             let bundle = try RunStore(directory: temp, access: .singleWriter)
             let record = try store.run(run)
             if let dep = cell.dependsOn,
@@ -310,7 +307,6 @@ public final class SlurmExecutor {
             }
             try bundle.insertRun(copying: record, status: .queued)
         }
-        guard rename(temp, dir) == 0 else { throw InputError(file: dir, message: "cannot create the run bundle") }
     }
 
     func sbatch(runs: [String], cells: [String]) throws -> String {
@@ -326,7 +322,7 @@ public final class SlurmExecutor {
 
             """
         let scriptPath = options.workdir + "/jobs/\(plan.spec.name)-\(Int(Date().timeIntervalSince1970 * 1000)).sh"
-        try script.write(toFile: scriptPath, atomically: true, encoding: .utf8)
+        try AtomicFile.write(Data(script.utf8), to: scriptPath)
         var args = ["--parsable", "--job-name=rlhub-\(plan.spec.name)",
                     "--array=0-\(runs.count - 1)" + (options.maxParallel.map { "%\($0)" } ?? ""),
                     "--output=\(workdir)/logs/%A_%a.log", "--cpus-per-task=\(options.cpusPerTask ?? options.threads)"]

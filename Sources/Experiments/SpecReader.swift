@@ -1,6 +1,7 @@
 // rlhub — typed reads of YAML nodes with errors that point at the line and column.
 import Foundation
 import LM
+import RLHubCore
 import Yams
 
 /// Reads spec nodes; every error is an ``InputError`` naming `file`, `line L, column C`.

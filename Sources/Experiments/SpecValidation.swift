@@ -2,6 +2,7 @@
 import RLAlgorithms
 import Foundation
 import LM
+import RLHubCore
 import Tasks
 import Trainer
 import Yams

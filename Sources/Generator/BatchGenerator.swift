@@ -9,6 +9,7 @@
 // not depend on batch size, order or thread count.
 import Foundation
 import LM
+import RLHubCore
 import Tensor
 
 /// What to generate.

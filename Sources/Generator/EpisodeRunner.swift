@@ -10,6 +10,7 @@
 // are never re-tokenised.
 import Foundation
 import LM
+import RLHubCore
 import Tasks
 import Tensor
 

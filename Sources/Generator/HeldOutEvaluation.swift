@@ -4,10 +4,11 @@
 //   accuracy   = mean over episodes of 1[outcome = correct]
 //   mean reward over episodes
 //   pass@k     = mean over problems of 1 − C(n−c, k)/C(n, k)  (Chen et al. 2021, unbiased; n samples,
-//                c correct)
+//                c correct; pass@n when n < k — RLHubCore's PassAtK)
 //   95% CI     = per-problem means m_p: mean ± t₀.₉₇₅,P−1 · sd(m)/√P
 import Foundation
 import LM
+import RLHubCore
 import Tasks
 
 /// The numbers of one evaluation (stable JSON keys).
@@ -64,7 +65,7 @@ public enum HeldOutEvaluation {
         let groups = byProblem.keys.sorted().map { byProblem[$0]! }
         let acc = groups.map { g in g.reduce(0.0) { $0 + ($1.outcome == "correct" ? 1 : 0) } / Double(g.count) }
         let rew = groups.map { g in g.reduce(0.0) { $0 + $1.reward } / Double(g.count) }
-        let pass = groups.map { g in passAtK(n: g.count, c: g.filter { $0.outcome == "correct" }.count, k: min(k, g.count)) }
+        let pass = groups.map { g in PassAtK.estimate(n: g.count, correct: g.filter { $0.outcome == "correct" }.count, k: k) }
         return EvaluationSummary(
             task: task, problems: groups.count, k: k, temperature: temperature,
             accuracy: mean(acc), accuracy_ci: confidenceInterval(acc), mean_reward: mean(rew),
@@ -72,34 +73,15 @@ public enum HeldOutEvaluation {
             mean_length: mean(ts.map { Double($0.responseLength) }), episodes: ts.count)
     }
 
-    /// Unbiased pass@k (Chen et al. 2021): 1 − C(n−c, k)/C(n, k), as a stable product.
-    public static func passAtK(n: Int, c: Int, k: Int) -> Double {
-        if c == 0 { return 0 }
-        if n - c < k { return 1 }
-        var prod = 1.0
-        for i in (n - c + 1)...n { prod *= 1 - Double(k) / Double(i) }
-        return 1 - prod
-    }
-
     static func mean(_ x: [Double]) -> Double { x.isEmpty ? 0 : x.reduce(0, +) / Double(x.count) }
 
-    /// mean ± t·sd/√n (Student t, two-sided 95%).
+    /// mean ± t_{0.975, n−1}·sd/√n (Student t, two-sided 95%; the exact quantile, ``StudentT``).
     public static func confidenceInterval(_ x: [Double]) -> [Double] {
         let n = x.count
         let m = mean(x)
         guard n > 1 else { return [m, m] }
         let v = x.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(n - 1)
-        let h = tQuantile975(df: n - 1) * (v / Double(n)).squareRoot()
+        let h = StudentT.quantile(0.975, df: Double(n - 1)) * (v / Double(n)).squareRoot()
         return [m - h, m + h]
-    }
-
-    /// 97.5% quantile of Student's t (table to df 30, then the Cornish–Fisher expansion).
-    static func tQuantile975(df: Int) -> Double {
-        let table: [Double] = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-                               2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-                               2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042]
-        if df <= 30 { return table[max(1, df) - 1] }
-        let z = 1.959964, d = Double(df)
-        return z + (z * z * z + z) / (4 * d) + (5 * pow(z, 5) + 16 * z * z * z + 3 * z) / (96 * d * d)
     }
 }

@@ -11,6 +11,7 @@
 // trainer recomputes (algorithms.md §0: top-p/top-k are not re-applied in training).
 import Foundation
 import LM
+import RLHubCore
 import Tensor
 
 /// How to sample; the defaults are plain sampling at temperature 1.

@@ -1,6 +1,7 @@
 // rlhub — a played episode, token-exact, as the trainer consumes it (algorithms.md §10).
 import Foundation
 import LM
+import RLHubCore
 
 /// A run of tokens that one party produced: the policy (trained) or the environment (masked).
 public struct TokenSpan: Codable, Sendable, Equatable {
@@ -68,9 +69,7 @@ extension Trajectory {
             data.append(try encoder.encode(t))
             data.append(0x0A)
         }
-        let tmp = path + ".tmp"
-        try data.write(to: URL(fileURLWithPath: tmp))
-        guard rename(tmp, path) == 0 else { throw InputError(file: path, message: "cannot write") }
+        try AtomicFile.write(data, to: path)
     }
 
     /// Reads JSON Lines written by ``writeJSONL(_:to:)``; errors name the line.

@@ -9,7 +9,7 @@
 // path in the index is checked against these three shapes before it is used, so an index cannot
 // name a file outside the hub (or outside the local store) whatever it contains.
 import Foundation
-import LM
+import RLHubCore
 import Store
 
 /// The `index.json` of a hub folder.

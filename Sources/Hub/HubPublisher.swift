@@ -1,6 +1,6 @@
 // rlhub — `rlhub publish`: a release of the store written as a static hub folder.
 import Foundation
-import LM
+import RLHubCore
 import Store
 
 /// Writes releases into a hub folder (see ``HubIndex`` for the layout).
@@ -76,7 +76,7 @@ public enum HubPublisher {
         }
         index.files = files
         try index.validate(source: dir + "/" + HubIndex.fileName)
-        try writeAtomically(try index.encoded(), to: dir + "/" + HubIndex.fileName)
+        try AtomicFile.write(try index.encoded(), to: dir + "/" + HubIndex.fileName)
         return index
     }
 
@@ -92,35 +92,13 @@ public enum HubPublisher {
         if FileManager.default.fileExists(atPath: target), (try? StreamingSHA256.hash(file: target).sha256) == sha256 { return }
         let source = try store.blobs.verifiedPath(sha256: sha256)
         try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        let temp = target + ".\(getpid()).tmp"
-        unlink(temp)
-        do { try FileManager.default.copyItem(atPath: source, toPath: temp) } catch {
-            throw InputError(file: target, message: "cannot copy the archive: \(error.localizedDescription)")
-        }
-        guard try StreamingSHA256.hash(file: temp).sha256 == sha256 else {
-            unlink(temp)
-            throw InputError(file: source, message: "archive changed while it was copied")
-        }
-        try syncAndRename(temp, target)
-    }
-
-    /// Writes `data` to `path` through a temporary sibling, fsync and rename: a reader sees the old
-    /// file or the new one.
-    public static func writeAtomically(_ data: Data, to path: String) throws {
-        let temp = path + ".\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
-        guard FileManager.default.createFile(atPath: temp, contents: data) else {
-            throw InputError(file: path, message: "cannot write: \(String(cString: strerror(errno)))")
-        }
-        try syncAndRename(temp, path)
-    }
-
-    static func syncAndRename(_ temp: String, _ path: String) throws {
-        let fd = open(temp, O_RDONLY)
-        if fd >= 0 { fsync(fd); close(fd) }
-        guard rename(temp, path) == 0 else {
-            let message = String(cString: strerror(errno))
-            unlink(temp)
-            throw InputError(file: path, message: "cannot move into place: \(message)")
+        try AtomicFile.replace(target) { temp in
+            do { try FileManager.default.copyItem(atPath: source, toPath: temp) } catch {
+                throw InputError(file: target, message: "cannot copy the archive: \(error.localizedDescription)")
+            }
+            guard try StreamingSHA256.hash(file: temp).sha256 == sha256 else {
+                throw InputError(file: source, message: "archive changed while it was copied")
+            }
         }
     }
 }

@@ -6,7 +6,7 @@
 // resumes it with an HTTP `Range` request. A lock file per download keeps two processes pulling
 // into one store from writing the same partial file.
 import Foundation
-import LM
+import RLHubCore
 import Store
 
 /// What to pull from a hub.

@@ -7,9 +7,9 @@
 // `Authorization: Bearer TOKEN`.
 import AsyncHTTPClient
 import Foundation
-import LM
 import NIOCore
 import NIOHTTP1
+import RLHubCore
 import Store
 
 /// A push the server refused or could not complete (HTTP status and its one-line reason).

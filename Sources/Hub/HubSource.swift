@@ -2,9 +2,9 @@
 // object store, or an `rlhub serve`).
 import AsyncHTTPClient
 import Foundation
-import LM
 import NIOCore
 import NIOHTTP1
+import RLHubCore
 import Store
 
 /// A hub to read: its index and its files, by relative path.

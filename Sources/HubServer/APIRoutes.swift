@@ -11,7 +11,7 @@
 import Foundation
 import Hub
 import Hummingbird
-import LM
+import RLHubCore
 import Store
 
 /// A checkpoint as `rlhub checkpoints` lists it, with the URL of its archive when published.

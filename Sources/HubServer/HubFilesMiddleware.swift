@@ -8,7 +8,6 @@
 import Foundation
 import Hub
 import Hummingbird
-import LM
 
 struct HubFilesMiddleware<Context: RequestContext>: RouterMiddleware {
     let state: HubState

@@ -7,9 +7,9 @@
 import Foundation
 import Hub
 import Hummingbird
-import LM
 import Logging
 import NIOCore
+import RLHubCore
 import Store
 
 /// The server behind `rlhub serve`.

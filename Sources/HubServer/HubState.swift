@@ -2,7 +2,7 @@
 // once per publish; file ETags are the SHA-256s it lists).
 import Foundation
 import Hub
-import LM
+import RLHubCore
 import Store
 
 /// The store and the published hub, shared by all requests.
@@ -33,7 +33,7 @@ final class HubState: @unchecked Sendable {
         }
         let indexPath = dir + "/" + HubIndex.fileName
         if !FileManager.default.fileExists(atPath: indexPath) {
-            try HubPublisher.writeAtomically(try HubIndex().encoded(), to: indexPath)
+            try AtomicFile.write(try HubIndex().encoded(), to: indexPath)
         }
         try reload()
     }

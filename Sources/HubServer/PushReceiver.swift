@@ -16,7 +16,7 @@
 import Foundation
 import Hub
 import Hummingbird
-import LM
+import RLHubCore
 import Store
 
 struct PushReceiverMiddleware<Context: RequestContext>: RouterMiddleware {
@@ -143,7 +143,7 @@ struct PushReceiverMiddleware<Context: RequestContext>: RouterMiddleware {
         }
         var index = HubIndex(releases: [entry], files: files)
         index.format = pushed.format
-        try HubPublisher.writeAtomically(try index.encoded(), to: staging + "/" + HubIndex.fileName)
+        try AtomicFile.write(try index.encoded(), to: staging + "/" + HubIndex.fileName)
 
         let state = self.state
         let summary: PullSummary

@@ -4,7 +4,7 @@
 import Evaluation
 import Foundation
 import Hummingbird
-import LM
+import RLHubCore
 import Store
 
 final class ReportCache: @unchecked Sendable {

@@ -1,7 +1,7 @@
 // rlhub — building responses: JSON, HTML, one-line JSON errors; query strings as browsers send them.
 import Foundation
 import Hummingbird
-import LM
+import RLHubCore
 import Store
 
 enum Reply {

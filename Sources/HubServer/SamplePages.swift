@@ -4,7 +4,7 @@
 // no script: the step links page through the run.
 import Foundation
 import Hummingbird
-import LM
+import RLHubCore
 import Store
 import Trainer
 

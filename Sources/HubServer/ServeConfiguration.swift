@@ -2,7 +2,7 @@
 import Evaluation
 import Foundation
 import Hub
-import LM
+import RLHubCore
 import Store
 
 /// The settings of a ``HubServer``.

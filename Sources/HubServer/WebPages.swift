@@ -4,7 +4,7 @@ import Evaluation
 import Foundation
 import Hub
 import Hummingbird
-import LM
+import RLHubCore
 import Store
 
 enum WebPages {

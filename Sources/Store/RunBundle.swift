@@ -11,7 +11,7 @@
 // and records the manifest's own hash so that a bundle seen twice is stored once.
 import Foundation
 import GRDB
-import LM
+import RLHubCore
 
 /// The completion record of a run bundle (`MANIFEST.json`).
 public struct BundleManifest: Codable, Sendable, Equatable {
@@ -64,16 +64,7 @@ public enum RunBundle {
                                       sqliteBytes: bytes, blobs: blobs, created: RunStore.now())
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        let temp = dir + "/.\(manifestName).\(getpid()).tmp"
-        let data = try encoder.encode(manifest)
-        guard FileManager.default.createFile(atPath: temp, contents: data) else {
-            throw InputError(file: temp, message: "cannot write the bundle manifest")
-        }
-        let fd = open(temp, O_RDONLY)
-        if fd >= 0 { fsync(fd); close(fd) }
-        guard rename(temp, dir + "/" + manifestName) == 0 else {
-            throw InputError(file: dir, message: "cannot rename the bundle manifest into place: \(String(cString: strerror(errno)))")
-        }
+        try AtomicFile.write(try encoder.encode(manifest), to: dir + "/" + manifestName)
         return manifest
     }
 

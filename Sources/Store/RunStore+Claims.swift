@@ -1,7 +1,6 @@
 // rlhub — claiming a grid cell: one transaction decides which process runs it.
 import Foundation
 import GRDB
-import LM
 import RLHubCore
 
 /// What ``RunStore/claimCell(_:)`` found for a cell.

@@ -2,7 +2,7 @@
 import Foundation
 import GRDB
 import GRDBSQLite
-import LM
+import RLHubCore
 
 extension RunStore {
     /// Appends records of named values in one transaction (the trainer's sink calls this once per

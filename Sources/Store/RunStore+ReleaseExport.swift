@@ -6,7 +6,7 @@
 // other way, renumbering keys into the local store, in one IMMEDIATE transaction.
 import Foundation
 import GRDB
-import LM
+import RLHubCore
 
 /// What ``RunStore/importRelease(from:source:)`` did.
 public struct ReleaseImport: Sendable, Equatable {

@@ -1,7 +1,7 @@
 // rlhub — releases: named, frozen sets of finished runs.
 import Foundation
 import GRDB
-import LM
+import RLHubCore
 
 extension RunStore {
     /// Freezes the finished runs that `filter` selects (nil: every finished run) as release

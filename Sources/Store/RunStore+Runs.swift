@@ -1,7 +1,7 @@
 // rlhub — creating runs and moving them through their lifecycle.
 import Foundation
 import GRDB
-import LM
+import RLHubCore
 
 extension RunStore {
     /// Registers an experiment spec (name unique); a changed spec text replaces the stored one.

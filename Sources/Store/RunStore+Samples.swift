@@ -8,7 +8,6 @@
 // the task models (docs/metrics.md has the measured share of a release).
 import Foundation
 import GRDB
-import LM
 
 /// One recorded trajectory as the store keeps it: the columns a filter can test and the sample's
 /// JSON (the Trainer's `RolloutSample`, which the store does not interpret).

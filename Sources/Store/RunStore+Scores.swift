@@ -1,7 +1,7 @@
 // rlhub — evaluation scores and checkpoint archives of runs.
 import Foundation
 import GRDB
-import LM
+import RLHubCore
 
 extension RunStore {
     /// Stores (or replaces) evaluation results of a run at a step.

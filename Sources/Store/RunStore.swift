@@ -1,7 +1,7 @@
 // rlhub — the store: one SQLite database (WAL) beside a folder of content-addressed archives.
 import Foundation
 import GRDB
-import LM
+import RLHubCore
 
 /// Runs, metrics, scores, checkpoints, releases and tags of one store folder
 /// (`store.sqlite` + `blobs/`), safe to open from many processes at once.

@@ -1,7 +1,7 @@
 // rlhub — runs as the listings show them: the JSON of `rlhub runs|show|curve --format json`, which
 // `rlhub serve`'s API answers with too (one definition, so the two cannot drift apart).
 import Foundation
-import LM
+import RLHubCore
 
 /// One line of `rlhub runs` (and an element of `GET /api/runs`).
 ///

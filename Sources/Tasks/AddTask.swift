@@ -1,5 +1,5 @@
 // rlhub — `add`: n-digit addition, the smallest verifiable task ("12+34=" → "46").
-import LM
+import RLHubCore
 
 /// `add:digits=2`: prompt `12+34=`, answer `46`; `style=question` asks
 /// `What is 12 + 34? Answer with just the number.` (for chat models; the problems are the same).

@@ -1,6 +1,6 @@
 // rlhub — `calc`: arithmetic with a calculator tool (`<calc>expr</calc>`), after TRL's
 // tool-calling environments and verifiers' ToolEnv.
-import LM
+import RLHubCore
 
 /// `calc:digits=2,style=expr,turns=3`: compute a three-operand expression or word problem, with
 /// a calculator.

@@ -1,6 +1,6 @@
 // rlhub — `countdown`: reach a target from given numbers with + - * / (TinyZero's countdown
 // task, verified by exact evaluation instead of `eval`).
-import LM
+import RLHubCore
 
 /// `countdown:count=3,max=10`: prompt `Make 16 from 3 5 2 with + - * /, each number at most
 /// once.`, answer `(3+5)*2`.

@@ -7,7 +7,7 @@
 // forwarded line by line to rlhub's stderr (so a grid worker's run log keeps it), and the last
 // lines are kept for the one-line message when it dies.
 import Foundation
-import LM
+import RLHubCore
 
 #if canImport(Glibc)
 import Glibc

@@ -4,7 +4,7 @@
 // at exit (an atexit handler), and, when rlhub dies without running it (SIGKILL), by the
 // environment itself, which exits when its stdin closes or its parent disappears.
 import Foundation
-import LM
+import RLHubCore
 
 /// How external environments are run (neither changes results, so neither is in the spec).
 public struct ExternalEnvironmentOptions: Sendable, Hashable {

@@ -1,7 +1,7 @@
 // rlhub — the messages of the external-environment protocol (docs/environments.md), version 1.
 // One JSON object per line each way; every request carries an `id` that its reply repeats.
 import Foundation
-import LM
+import RLHubCore
 
 /// The protocol version this build speaks (part of an external task's canonical spec).
 public let environmentProtocolVersion = 1

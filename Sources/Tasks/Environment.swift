@@ -4,7 +4,7 @@
 // and its reward; the generator (another target) renders the messages with a chat template,
 // samples the assistant turns, and masks observation tokens out of the loss
 // (algorithms.md §10). Nothing here knows about tokens.
-import LM
+import RLHubCore
 
 /// Which side of the deterministic train/test partition a problem comes from.
 ///

@@ -1,7 +1,7 @@
 // rlhub — many episodes of one task played together: one reset for all, one step call for every
 // episode whose turn ended. Built-in tasks play each episode in its own `Environment`; an
 // external environment (ExternalTask) answers a whole batch in one protocol message.
-import LM
+import RLHubCore
 
 /// Which problem an episode plays, and the seed of its dynamics (see ``Environment/reset(seed:)``).
 public struct EpisodeStart: Sendable, Equatable {

@@ -2,7 +2,7 @@
 // the whole batch (episodes split among the processes in contiguous blocks), one `step` message
 // per process for every episode whose turn ended. Every reply is checked against the request:
 // the same episodes in the same order, finite rewards inside the declared range.
-import LM
+import RLHubCore
 
 /// The ``EnvironmentBatch`` of an ``ExternalTask``.
 struct ExternalEnvironmentBatch: EnvironmentBatch {

@@ -6,7 +6,7 @@
 // protocol version — as `env.name`, `env.version` and `env.protocol`, so a different package
 // version is a different config hash, and a stored config refuses to run against another version.
 import Foundation
-import LM
+import RLHubCore
 
 /// A task whose environment is a child process (see docs/environments.md).
 ///

@@ -1,6 +1,6 @@
 // rlhub — `frozenlake`: RAGEN's text FrozenLake (after Gymnasium's FrozenLake-v1), with random
 // start, goal and holes, and deterministic seeded slips.
-import LM
+import RLHubCore
 
 /// `frozenlake:size=4,slippery=false,turns=10`: walk `P` to `G` without stepping on a hole `O`.
 ///

@@ -1,5 +1,5 @@
 // rlhub — `guess`: multi-turn number guessing with higher/lower feedback.
-import LM
+import RLHubCore
 
 /// `guess:max=100,turns=10`: find a hidden integer in 1...max.
 ///

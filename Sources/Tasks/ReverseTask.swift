@@ -1,5 +1,5 @@
 // rlhub — `reverse`: reverse a word of lowercase letters ("reverse abcde" → "edcba").
-import LM
+import RLHubCore
 
 /// `reverse:length=5`: prompt `reverse hello`, answer `olleh`.
 ///

@@ -1,5 +1,5 @@
 // rlhub — `sort`: sort a list of digits ("sort 31415" → "11345").
-import LM
+import RLHubCore
 
 /// `sort:length=5`: prompt `sort 31415`, answer `11345`.
 ///

@@ -1,5 +1,5 @@
 // rlhub — typed task parameters: declaration, validation with one-line errors, canonical values.
-import LM
+import RLHubCore
 
 /// One declared parameter of a task (`digits` of `add`, …).
 public struct TaskParameter: Sendable, Equatable {

@@ -1,5 +1,5 @@
 // rlhub — the task registry: `--task` spec strings (`add:digits=3`) to tasks.
-import LM
+import RLHubCore
 
 /// Makes tasks from `--task` spec strings: `name` or `name:key=value,key=value`.
 ///

@@ -11,60 +11,84 @@ import Generator
 import LM
 
 extension RLTrainer {
-    func updateDPO(_ rb: inout RolloutBatch, step s: Int) throws -> [String: Double] {
-        let a = config.algorithm
-        let T = rb.columns
-        let tau = trainingTemperature  // 1: DPO's log-probs are the model's own (algorithms.md §8.2)
-        // Pairs: (chosen row, rejected row) per informative group, in group order.
-        var pairs: [(Int, Int)] = []
-        let groups = Dictionary(grouping: 0..<rb.rows, by: { rb.groupIDs[$0] }).sorted { $0.key < $1.key }
-        for (_, rows) in groups {
-            guard let best = rows.max(by: { rb.rewards[$0] < rb.rewards[$1] || (rb.rewards[$0] == rb.rewards[$1] && $0 > $1) }),
-                  let worst = rows.min(by: { rb.rewards[$0] < rb.rewards[$1] || (rb.rewards[$0] == rb.rewards[$1] && $0 < $1) }),
-                  rb.rewards[best] > rb.rewards[worst] else { continue }
-            pairs.append((best, worst))
-        }
+    /// One DPO step: the preference pairs of the rollout batch, the loss's gradient over micro-batches
+    /// of whole pairs, then clip and AdamW. Skipped (no optimizer step) without a pair.
+    func updateDPO(_ rollouts: inout RolloutBatch, step: Int) throws -> [String: Double] {
+        let algorithm = config.algorithm
+        let pairs = Self.preferencePairs(rollouts)
         guard !pairs.isEmpty, let reference else { return ["skipped": 1, "dpo/pairs": 0] }
-        func sums(_ grid: [Double], rows: [Int]) -> [Double] {
-            rows.enumerated().map { k, i in (0..<T).reduce(0.0) { $0 + grid[k * T + $1] * rb.mask[i * T + $1] } }
-        }
         // Micro-batches of whole pairs.
-        let maxPairsPerMicro = max(1, config.microBatchTokens / max(1, 2 * (rb.trajectories.map(\.tokens.count).max() ?? 1)))
+        let longest = rollouts.trajectories.map(\.tokens.count).max() ?? 1
+        let pairsPerMicroBatch = max(1, config.microBatchTokens / max(1, 2 * longest))
         model.zeroGradients()
-        var merged: [String: Double] = [:]
+        var metrics: [String: Double] = [:]
         var start = 0
         while start < pairs.count {
-            let chunk = Array(pairs[start..<min(pairs.count, start + maxPairsPerMicro)])
-            let rows = chunk.flatMap { [$0.0, $0.1] }
-            let tb = rb.trainingBatch(rows)
-            let refLP = sums(rb.grid(reference.forward(tb, temperature: tau).logprobs, batch: tb, rows: rows), rows: rows)
-            let r = model.forward(tb, temperature: tau)
-            let policyLP = sums(rb.grid(r.logprobs, batch: tb, rows: rows), rows: rows)
-            let dpoPairs = chunk.indices.map { k in
-                DPOPair(
-                    policyChosen: policyLP[2 * k], policyRejected: policyLP[2 * k + 1],
-                    referenceChosen: refLP[2 * k], referenceRejected: refLP[2 * k + 1],
-                    chosenTokens: rb.responseLengths[chunk[k].0], rejectedTokens: rb.responseLengths[chunk[k].1])
-            }
-            let res = DPO.evaluate(pairs: dpoPairs, beta: a.dpoBeta, variant: a.dpoVariant, labelSmoothing: a.labelSmoothing)
-            // The evaluate mean is over this chunk; rescale to the mean over all pairs.
-            let scale = Double(chunk.count) / Double(pairs.count)
-            var grid = [Double](repeating: 0, count: rows.count * T)
-            for k in chunk.indices {
-                for (slot, d) in [(2 * k, res.dPolicyChosen[k]), (2 * k + 1, res.dPolicyRejected[k])] {
-                    let i = rows[slot]
-                    for t in 0..<T { grid[slot * T + t] = d * scale * rb.mask[i * T + t] }
-                }
-            }
-            model.backward(dLogprobs: rb.packed(grid, batch: tb, rows: rows))
-            for (key, value) in res.metrics { merged[key, default: 0] += value * scale }
+            let chunk = Array(pairs[start..<min(pairs.count, start + pairsPerMicroBatch)])
+            let chunkMetrics = backpropagatePreferences(
+                chunk, weight: Double(chunk.count) / Double(pairs.count), rollouts, reference: reference, algorithm)
+            for (key, value) in chunkMetrics { metrics[key, default: 0] += value }
             start += chunk.count
         }
-        let gradNorm = GradientClipping.clip(model.gradients, maxNorm: a.maxGradNorm)
-        optimizer.update(parameters: model.parameters, gradients: model.gradients, lr: Float(learningRate(s)))
-        merged["grad_norm"] = gradNorm
-        merged["lr"] = learningRate(s)
-        merged["dpo/pairs"] = Double(pairs.count)
-        return merged
+        let gradNorm = GradientClipping.clip(model.gradients, maxNorm: algorithm.maxGradNorm)
+        optimizer.update(parameters: model.parameters, gradients: model.gradients, lr: Float(learningRate(step)))
+        metrics["grad_norm"] = gradNorm
+        metrics["lr"] = learningRate(step)
+        metrics["dpo/pairs"] = Double(pairs.count)
+        return metrics
+    }
+
+    /// (chosen row, rejected row) per group whose rewards differ, in group order: the
+    /// best-rewarded sample (the first among equals) and the worst (the last among equals).
+    static func preferencePairs(_ rollouts: RolloutBatch) -> [(chosen: Int, rejected: Int)] {
+        let rewards = rollouts.rewards
+        var pairs: [(chosen: Int, rejected: Int)] = []
+        let groups = Dictionary(grouping: 0..<rollouts.rows, by: { rollouts.groupIDs[$0] }).sorted { $0.key < $1.key }
+        for (_, rows) in groups {
+            guard let best = rows.max(by: { rewards[$0] < rewards[$1] || (rewards[$0] == rewards[$1] && $0 > $1) }),
+                let worst = rows.min(by: { rewards[$0] < rewards[$1] || (rewards[$0] == rewards[$1] && $0 < $1) }),
+                rewards[best] > rewards[worst]
+            else { continue }
+            pairs.append((best, worst))
+        }
+        return pairs
+    }
+
+    /// One micro-batch of pairs: sequence log-probs LP = Σ_t m·lp under the reference and the
+    /// policy, the DPO loss of the chunk, and the backward pass of ∂L/∂lp[i,t] = m[i,t]·∂L/∂LP_i.
+    /// `weight` (the chunk's share of the pairs) turns the chunk's mean into its part of the mean
+    /// over all pairs; the returned metrics carry it too, so they add up over chunks.
+    func backpropagatePreferences(
+        _ chunk: [(chosen: Int, rejected: Int)], weight: Double, _ rollouts: RolloutBatch, reference: LlamaModel,
+        _ algorithm: AlgorithmConfig
+    ) -> [String: Double] {
+        let T = rollouts.columns
+        let temperature = trainingTemperature  // 1: DPO's log-probs are the model's own (algorithms.md §8.2)
+        let rows = chunk.flatMap { [$0.chosen, $0.rejected] }
+        func sequenceLogprobs(_ grid: [Double]) -> [Double] {
+            rows.enumerated().map { k, i in (0..<T).reduce(0.0) { $0 + grid[k * T + $1] * rollouts.mask[i * T + $1] } }
+        }
+        let input = rollouts.trainingBatch(rows)
+        let referenceLP = sequenceLogprobs(
+            rollouts.grid(reference.forward(input, temperature: temperature).logprobs, batch: input, rows: rows))
+        let policyLP = sequenceLogprobs(
+            rollouts.grid(model.forward(input, temperature: temperature).logprobs, batch: input, rows: rows))
+        let dpoPairs = chunk.indices.map { k in
+            DPOPair(
+                policyChosen: policyLP[2 * k], policyRejected: policyLP[2 * k + 1],
+                referenceChosen: referenceLP[2 * k], referenceRejected: referenceLP[2 * k + 1],
+                chosenTokens: rollouts.responseLengths[chunk[k].chosen], rejectedTokens: rollouts.responseLengths[chunk[k].rejected])
+        }
+        let result = DPO.evaluate(
+            pairs: dpoPairs, beta: algorithm.dpoBeta, variant: algorithm.dpoVariant, labelSmoothing: algorithm.labelSmoothing)
+        var dLogprobs = [Double](repeating: 0, count: rows.count * T)
+        for k in chunk.indices {
+            for (slot, dSequence) in [(2 * k, result.dPolicyChosen[k]), (2 * k + 1, result.dPolicyRejected[k])] {
+                let i = rows[slot]
+                for t in 0..<T { dLogprobs[slot * T + t] = dSequence * weight * rollouts.mask[i * T + t] }
+            }
+        }
+        model.backward(dLogprobs: rollouts.packed(dLogprobs, batch: input, rows: rows))
+        return result.metrics.mapValues { $0 * weight }
     }
 }

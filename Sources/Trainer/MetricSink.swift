@@ -2,6 +2,7 @@
 // a JSON Lines file in the run folder (and, later, the store).
 import Foundation
 import LM
+import RLHubCore
 
 /// Receives one record of named values per optimizer step (and per evaluation).
 public protocol MetricSink: AnyObject {
@@ -45,9 +46,9 @@ public final class JSONLMetricSink: MetricSink {
                       let step = obj["step"] as? Int else { return false }
                 return step <= keep
             }
-            try (kept.map { $0 + "\n" }.joined()).write(toFile: path, atomically: true, encoding: .utf8)
+            try AtomicFile.write(Data(kept.map { $0 + "\n" }.joined().utf8), to: path)
         } else if keepThrough == nil {
-            try "".write(toFile: path, atomically: true, encoding: .utf8)
+            try AtomicFile.write(Data(), to: path)
         }
     }
 

@@ -16,6 +16,7 @@ import RLAlgorithms
 import Foundation
 import Generator
 import LM
+import RLHubCore
 import Tasks
 import Tensor
 
@@ -99,22 +100,22 @@ public final class RLTrainer {
     /// Runs optimizer step `step + 1` and returns its metrics (also sent to the sink).
     @discardableResult
     public func runStep() throws -> [String: Double] {
-        let s = state.step + 1
-        let a = config.algorithm
-        for (key, message) in a.ineffectiveSettings() { warnOnce(key.rawValue, message) }
+        let step = state.step + 1
+        let algorithm = config.algorithm
+        for (key, message) in algorithm.ineffectiveSettings() { warnOnce(key.rawValue, message) }
         let t0 = Date()
-        let rollout = a.objective == .sft ? try collectDemonstrations(step: s) : try collectRollouts(step: s)
-        onRollout?(s, rollout.trajectories)
+        let rollout = algorithm.objective == .sft ? try collectDemonstrations(step: step) : try collectRollouts(step: step)
+        onRollout?(step, rollout.trajectories)
         var metrics = rollout.metrics
         metrics["time/generate_s"] = rollout.seconds
         metrics.merge(rolloutStatistics(rollout.trajectories)) { $1 }
         let t1 = Date()
-        var rb = RolloutBatch(rollout.trajectories, endTokens: endTokens)
+        var rollouts = RolloutBatch(rollout.trajectories, endTokens: endTokens)
         var updateMetrics: [String: Double] = [:]
-        if rb.rows > 0 && rb.columns > 0 {
-            switch a.objective {
-            case .dpo: updateMetrics = try updateDPO(&rb, step: s)
-            case .rl, .sft: updateMetrics = try updatePolicy(&rb, step: s, greedyRewards: rollout.greedyRewards)
+        if rollouts.rows > 0 && rollouts.columns > 0 {
+            switch algorithm.objective {
+            case .dpo: updateMetrics = try updateDPO(&rollouts, step: step)
+            case .rl, .sft: updateMetrics = try updatePolicy(&rollouts, step: step, greedyRewards: rollout.greedyRewards)
             }
         } else {
             updateMetrics["skipped"] = 1
@@ -126,10 +127,10 @@ public final class RLTrainer {
         metrics["time/step_s"] = t2.timeIntervalSince(t0)
         let tokens = rollout.trajectories.reduce(0) { $0 + $1.tokens.count }
         metrics["perf/tokens_per_s"] = Double(tokens) / max(1e-9, t2.timeIntervalSince(t0))
-        state.step = s
+        state.step = step
         state.optimizerStep = optimizer.step
         state.valueOptimizerStep = critic.map { $0.optimizerStep }
-        sink.log(step: s, metrics: metrics)
+        sink.log(step: step, metrics: metrics)
         return metrics
     }
 

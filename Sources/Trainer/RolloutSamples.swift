@@ -11,6 +11,7 @@ import RLAlgorithms
 import Foundation
 import Generator
 import LM
+import RLHubCore
 
 /// One recorded trajectory: the conversation, its tokens, and per token the sampler's and the
 /// policy's log-probabilities and the advantage the update used.
@@ -188,19 +189,19 @@ extension RLTrainer {
     /// before the first gradient, so the policy's log-probs are those of π_θ_old. They are the
     /// scoring pass's when it ran (the values the objective used), else one forward pass without
     /// gradient over the sampled rows only.
-    func recordTrainingSamples(step s: Int, _ rb: RolloutBatch, scores: RolloutScores, advantages: Advantages?) {
-        guard recordsSamples(atStep: s), rb.rows > 0 else { return }
-        let rows = Self.sampleRows(batchRows: rb.rows, count: config.samplesPerStep)
-        let T = rb.columns
+    func recordTrainingSamples(step: Int, _ rollouts: RolloutBatch, scores: RolloutScores, advantages: Advantages?) {
+        guard recordsSamples(atStep: step), rollouts.rows > 0 else { return }
+        let rows = Self.sampleRows(batchRows: rollouts.rows, count: config.samplesPerStep)
+        let T = rollouts.columns
         let policyGrid: [Double]
         if let old = scores.old {
             policyGrid = PolicyBatch.gather(old, rows: rows, columns: T)
         } else {
-            let tb = rb.trainingBatch(rows)
-            policyGrid = rb.grid(model.forward(tb, temperature: trainingTemperature).logprobs, batch: tb, rows: rows)
+            let input = rollouts.trainingBatch(rows)
+            policyGrid = rollouts.grid(model.forward(input, temperature: trainingTemperature).logprobs, batch: input, rows: rows)
         }
         let samples = rows.enumerated().map { k, i -> RolloutSample in
-            let t = rb.trajectories[i], P = rb.promptLengths[i]
+            let t = rollouts.trajectories[i], P = rollouts.promptLengths[i]
             // Response column c of the [B, T] grids is token P + c of the trajectory.
             func perToken(_ grid: [Double], row: Int) -> [Float] {
                 var out = [Float](repeating: 0, count: t.tokens.count)
@@ -208,10 +209,10 @@ extension RLTrainer {
                 return out
             }
             return RolloutSample(
-                t, kind: .train, tokenizer: loaded.tokenizer, truncated: rb.truncated[i], reward: rb.rewards[i],
+                t, kind: .train, tokenizer: loaded.tokenizer, truncated: rollouts.truncated[i], reward: rollouts.rewards[i],
                 policyLogprobs: perToken(policyGrid, row: k), advantages: advantages.map { perToken($0.values, row: i) })
         }
-        sink.logSamples(step: s, samples: samples)
+        sink.logSamples(step: step, samples: samples)
     }
 
     /// Records the first `samples_per_step` episodes of a held-out evaluation at the current step.

@@ -7,6 +7,7 @@
 // Randomness needs no saved state: every draw is keyed by (seed, purpose, step, index).
 import Foundation
 import LM
+import RLHubCore
 import Tensor
 
 /// Counters that make a resumed run continue exactly where the checkpoint was taken.

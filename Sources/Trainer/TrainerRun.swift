@@ -3,6 +3,7 @@ import RLAlgorithms
 import Foundation
 import Generator
 import LM
+import RLHubCore
 import Tasks
 
 extension RLTrainer {

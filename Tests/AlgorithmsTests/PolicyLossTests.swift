@@ -359,6 +359,38 @@ struct PolicyLossTests {
         }
     }
 
+    // §11 on-policy shortcut: a forward pass swapped into a selected micro-batch keeps lp_old
+    // off-policy and sets lp_old := lp on-policy (ratio 1), and is checked like a new batch.
+    @Test func afterForwardPassSwapsInTheCurrentPolicy() throws {
+        let rollout = Fixture.batch(onPolicy: true, rollout: true, reference: true)
+        let rows = [3, 1]
+        let micro = rollout.selecting(rows: rows)
+        let lp = PolicyBatch.gather(Fixture.lp, rows: rows, columns: Fixture.T)
+        let entropies = (0..<10).map { Double($0) / 4 }
+        let values = (0..<10).map { Double($0) / 8 }
+
+        let offPolicy = try micro.afterForwardPass(logprobs: lp, entropies: entropies, values: values, onPolicy: false)
+        #expect(offPolicy.oldLogprobs.elementsEqual(PolicyBatch.gather(Fixture.lpOld, rows: rows, columns: Fixture.T)) { $0 == $1 || ($0.isNaN && $1.isNaN) })
+        #expect(offPolicy.logprobs.elementsEqual(lp) { $0 == $1 || ($0.isNaN && $1.isNaN) })
+        #expect(offPolicy.entropies == entropies && offPolicy.values == values)
+        #expect(offPolicy.mask == micro.mask && offPolicy.rewards == [0, 0] && offPolicy.responseLengths == [4, 5])
+        #expect(offPolicy.refLogprobs.map { $0.map(\.bitPattern) } == micro.refLogprobs.map { $0.map(\.bitPattern) })
+
+        let onPolicy = try micro.afterForwardPass(logprobs: lp, entropies: nil, values: nil, onPolicy: true)
+        #expect(onPolicy.oldLogprobs.elementsEqual(lp) { $0 == $1 || ($0.isNaN && $1.isNaN) })
+        #expect(onPolicy.entropies == nil && onPolicy.values == nil)
+        var c = Fixture.lossConfig(.tokenMean)
+        c.tisLevel = .none
+        let ratios = PolicyObjective.evaluate(onPolicy, advantages: [Double](repeating: 1, count: 10), config: c).metrics
+        #expect(abs((ratios["policy/ratio_mean"] ?? 0) - 1) < 1e-12 && ratios["policy/ratio_max"] == 1)
+
+        var broken = lp
+        broken[0] = .infinity  // row 3, column 0: a loss token
+        #expect(throws: BatchError.self) {
+            try micro.afterForwardPass(logprobs: broken, entropies: nil, values: nil, onPolicy: true)
+        }
+    }
+
     // §1 rule 1: with the mini-batch's normaliser, micro-batch losses and gradients add up exactly
     // (up to rounding) to the mini-batch's, for every mode and for GSPO; metrics merge too.
     @Test(arguments: allModes)

@@ -1,7 +1,6 @@
 // The real `rlhub` binary: outputs, exit codes (0 ok · 1 failed run · 2 bad input) and one-line
 // errors that name the file and field.
 import Foundation
-import LM
 import Testing
 import TestSupport
 

@@ -3,7 +3,6 @@
 // SQLite can), so every JSON answer writes non-finite numbers as `null`, from the CLI and from
 // `rlhub serve`.
 import Foundation
-import LM
 import Store
 import Testing
 

@@ -1,7 +1,6 @@
 // Helpers of the `rlhub serve` / `push` tests: a fixture store with a release, a server process on
 // a free port, and HTTP requests through curl (which sends paths as given with --path-as-is).
 import Foundation
-import LM
 import RLHubCore
 import Store
 import Testing

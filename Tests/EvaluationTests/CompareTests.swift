@@ -1,6 +1,7 @@
 // Parameter deltas and per-token KL between two models (the library half of `rlhub compare`).
 import Foundation
 import LM
+import RLHubCore
 import Testing
 import Evaluation
 

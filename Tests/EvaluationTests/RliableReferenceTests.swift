@@ -4,6 +4,7 @@
 // RLHUB_REQUIRE_REFERENCE=1 (then a failure).
 import Evaluation
 import Foundation
+import RLHubCore
 import Tensor
 import Testing
 import TestSupport

@@ -2,7 +2,7 @@
 // curves, and errors that name the file, line and column.
 import Evaluation
 import Foundation
-import LM
+import RLHubCore
 import TestSupport
 import Testing
 

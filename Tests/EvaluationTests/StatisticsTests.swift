@@ -1,8 +1,8 @@
 // Hand-computed examples of the aggregate estimators, the bootstrap's reproducibility, POI,
-// profiles, pass@k, normalisation and the Student t quantile.
+// profiles and normalisation (pass@k and the Student t quantile: RLHubCoreTests/StatisticsTests).
 import Evaluation
 import Foundation
-import LM
+import RLHubCore
 import Tensor
 import TestSupport
 import Testing
@@ -178,16 +178,6 @@ struct OtherEstimatorTests {
         #expect(means.map(\.estimate) == (0..<3).map { Aggregates.mean(c.matrix(atStepIndex: $0)) })
     }
 
-    @Test func passAtK() {
-        expectClose(PassAtK.estimate(n: 10, correct: 3, k: 1), 0.3, atol: 1e-15, "pass@1")
-        #expect(PassAtK.estimate(n: 10, correct: 3, k: 8) == 1)
-        #expect(PassAtK.estimate(n: 10, correct: 0, k: 5) == 0)
-        expectClose(PassAtK.estimate(n: 5, correct: 2, k: 2), 0.7, atol: 1e-15, "1 − C(3,2)/C(5,2)")
-        // n = 200: the binomials overflow Double; the product does not.
-        let p = PassAtK.estimate(n: 200, correct: 1, k: 100)
-        expectClose(p, 0.5, atol: 1e-14, "pass@100 of 200 with one correct")
-    }
-
     @Test func normalisation() throws {
         let m = ScoreMatrix(["a": [1, 3], "b": [-1, 0]])
         let n = try m.normalized(by: ["a": ScoreRange(low: 1, high: 5), "b": ScoreRange(low: -2, high: 0)])
@@ -198,15 +188,5 @@ struct OtherEstimatorTests {
         #expect(throws: InputError.self) {
             try m.normalized(by: ["a": ScoreRange(low: 1, high: 1), "b": ScoreRange(low: 0, high: 1)])
         }
-    }
-
-    @Test(arguments: [
-        // scipy.stats.t.ppf(p, df), scipy 1.17.1
-        (0.975, 1.0, 12.706204736174694), (0.975, 2.0, 4.302652729749462), (0.975, 4.0, 2.7764451051977934),
-        (0.975, 9.0, 2.262157162798205), (0.975, 29.0, 2.045229642132703), (0.975, 200.0, 1.9718962236339088),
-        (0.95, 3.0, 2.3533634348018233), (0.995, 7.0, 3.4994832973504924), (0.025, 5.0, -2.5705818356363155),
-    ] as [(Double, Double, Double)])
-    func studentTQuantile(p: Double, df: Double, expected: Double) {
-        expectClose(StudentT.quantile(p, df: df), expected, atol: 0, rtol: 1e-11, "t.ppf(\(p), \(df))")
     }
 }

@@ -2,7 +2,6 @@
 // × 3 algorithms × 3 seeds plus warm-ups), checked against hand-computed statistics; runs of
 // other experiments, unfinished and failed runs left out; byte-identical output.
 import Foundation
-import LM
 import RLHubCore
 import TestSupport
 import Testing

@@ -1,6 +1,7 @@
 // Inputs bounded before they are parsed or sized: YAML nesting and size, training settings.
 import Foundation
 import LM
+import RLHubCore
 import Testing
 import Experiments
 import Trainer

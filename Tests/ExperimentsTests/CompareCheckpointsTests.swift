@@ -1,6 +1,7 @@
 // `rlhub compare`'s library half end to end on the tiny preset.
 import Foundation
 import LM
+import RLHubCore
 import Tasks
 import Testing
 import Experiments

@@ -1,5 +1,6 @@
 import Foundation
 import LM
+import RLHubCore
 import TestSupport
 import Testing
 import Experiments

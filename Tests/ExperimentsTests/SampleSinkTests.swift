@@ -3,6 +3,7 @@
 import Experiments
 import Foundation
 import LM
+import RLHubCore
 import Store
 import Testing
 import Trainer

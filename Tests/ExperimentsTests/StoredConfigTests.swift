@@ -5,6 +5,7 @@
 import Crypto
 import Foundation
 import LM
+import RLHubCore
 import Store
 import Testing
 import Experiments

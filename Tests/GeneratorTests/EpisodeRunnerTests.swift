@@ -4,6 +4,7 @@ import Foundation
 import RLAlgorithms
 import Generator
 import LM
+import RLHubCore
 import Tasks
 import Tensor
 import Testing

@@ -1,7 +1,6 @@
 // A store with an experiment of three finished runs (metrics, scores, a checkpoint each) and a
 // release of them: what the hub tests publish, pull and serve.
 import Foundation
-import LM
 import RLHubCore
 import Store
 

@@ -6,7 +6,7 @@
 // run, no archive). A crash, a hang or a half-import fails the test.
 import Foundation
 import Hub
-import LM
+import RLHubCore
 import Store
 import Tensor
 import Testing

@@ -3,7 +3,7 @@
 // published ones, a changed byte means nothing is imported, hostile index paths are refused.
 import Foundation
 import Hub
-import LM
+import RLHubCore
 import Store
 import Testing
 

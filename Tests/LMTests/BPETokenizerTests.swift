@@ -6,6 +6,7 @@
 // tests fail saying what to install, unless RLHUB_SKIP_PYTHON=1, or RLHUB_SKIP_MODEL=1 with the model
 // absent. The model-free suites always run.
 import Foundation
+import RLHubCore
 import TestSupport
 import Testing
 

@@ -2,6 +2,7 @@
 // bad input (one-line errors that name file and field).
 import Foundation
 import LM
+import RLHubCore
 import Tensor
 import Testing
 import TestSupport

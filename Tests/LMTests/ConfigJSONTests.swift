@@ -2,6 +2,7 @@
 // every size, checked before anything is allocated.
 import Foundation
 import LM
+import RLHubCore
 import Testing
 
 @Suite struct ConfigJSONTests {

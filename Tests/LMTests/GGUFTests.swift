@@ -5,6 +5,7 @@
 // runs when models/SmolLM2-135M-Instruct.Q4_1.gguf exists under the package root or
 // RLHUB_SMOLLM2_GGUF names the file.
 import Foundation
+import RLHubCore
 import TestSupport
 import Testing
 

@@ -4,6 +4,7 @@
 import Foundation
 import Generator
 import LM
+import RLHubCore
 import Tensor
 import Testing
 import TestSupport

@@ -2,6 +2,7 @@
 // kind of malformed file, and a seeded fuzz test (mutated files parse or throw, never crash).
 import Foundation
 import LM
+import RLHubCore
 import TestSupport
 import Testing
 

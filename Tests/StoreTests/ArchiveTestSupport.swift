@@ -2,7 +2,6 @@
 // hostile archives written directly with libarchive (names and types our packer never emits).
 import CArchive
 import Foundation
-import LM
 
 #if canImport(Glibc)
     import Glibc

@@ -1,7 +1,7 @@
 // rlhub — checkpoint archives and the blob store: round trips, determinism, tamper detection,
 // hostile archives, and a seeded mutation fuzz of extraction.
 import Foundation
-import LM
+import RLHubCore
 import TestSupport
 import Testing
 

@@ -2,7 +2,7 @@
 // starts may take the run over, no other process may.
 import Foundation
 import GRDB
-import LM
+import RLHubCore
 @_spi(StoreInternals) import Store
 import Testing
 

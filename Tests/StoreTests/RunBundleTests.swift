@@ -3,7 +3,7 @@
 // with nothing of it stored.
 import Foundation
 import GRDB
-import LM
+import RLHubCore
 import Testing
 @_spi(StoreInternals) import Store
 

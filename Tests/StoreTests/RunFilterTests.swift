@@ -2,7 +2,7 @@
 // columns, injection attempts, and a seeded fuzz test.
 import Foundation
 import GRDB
-import LM
+import RLHubCore
 import TestSupport
 import Testing
 @_spi(StoreInternals) import Store

@@ -1,6 +1,5 @@
 import Foundation
 import GRDB
-import LM
 import RLHubCore
 import Testing
 @_spi(StoreInternals) import Store

@@ -3,7 +3,7 @@
 // exported and imported with its samples.
 import Foundation
 import GRDB
-import LM
+import RLHubCore
 @_spi(StoreInternals) import Store
 import Testing
 

@@ -3,7 +3,7 @@
 // the canonical spec, several processes per environment, and every failure of a misbehaving
 // environment (Tests/envs/misbehaving.py) as one line naming the environment, message and line.
 import Foundation
-import LM
+import RLHubCore
 import Tasks
 import Testing
 

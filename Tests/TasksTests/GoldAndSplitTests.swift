@@ -1,6 +1,5 @@
 // rlhub — every task's gold demonstrations earn 1.0; splits are disjoint; problems are
 // deterministic; prompts are short ASCII.
-import LM
 import Tasks
 import Testing
 

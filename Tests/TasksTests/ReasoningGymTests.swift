@@ -2,7 +2,7 @@
 // seed and index, the same question, answer and score_answer reward. Skipped, visibly, without
 // python3 + reasoning-gym unless RLHUB_REQUIRE_REFERENCE=1 (then a failure).
 import Foundation
-import LM
+import RLHubCore
 import Tasks
 import Testing
 

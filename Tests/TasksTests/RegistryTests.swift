@@ -1,5 +1,4 @@
 // rlhub — the task registry: names, spec parsing, one-line errors, canonical specs.
-import LM
 import Tasks
 import Testing
 

@@ -1,5 +1,5 @@
 // rlhub — helpers for the Tasks tests: make a task, score one reply, replay a demonstration.
-import LM
+import RLHubCore
 import Tasks
 import Testing
 

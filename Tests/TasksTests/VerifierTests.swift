@@ -1,5 +1,5 @@
 // rlhub — each verifier on hand-made right, wrong and adversarial replies.
-import LM
+import RLHubCore
 import Tasks
 import Testing
 

@@ -5,6 +5,7 @@ import RLAlgorithms
 import Foundation
 import Generator
 import LM
+import RLHubCore
 import Tasks
 import Testing
 import Trainer

@@ -4,6 +4,7 @@ import RLAlgorithms
 import Foundation
 import Generator
 import LM
+import RLHubCore
 import Tasks
 import Tensor
 import Testing

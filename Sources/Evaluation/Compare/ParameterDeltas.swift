@@ -5,6 +5,7 @@
 // summarised per group of the Hugging Face name: `embed` (model.embed_tokens), `layer N`
 // (model.layers.N.*), `norm` (model.norm) and `head` (lm_head, absent when tied).
 import LM
+import RLHubCore
 
 /// The relative L2 distance of one named tensor between two models.
 public struct TensorDelta: Codable, Sendable, Equatable {

@@ -5,7 +5,7 @@
 // pure function of the `ReportData`, so the same data gives byte-identical files.
 
 import Foundation
-import LM
+import RLHubCore
 
 /// One file of a rendered report, relative to the report folder.
 public struct ReportFile: Sendable, Equatable {

@@ -1,6 +1,6 @@
 // rlhub — the aggregate metrics by name, and their stratified-bootstrap interval estimates.
 import Foundation
-import LM
+import RLHubCore
 
 /// Aggregate performance estimators over a ``ScoreMatrix`` (Agarwal et al. 2021, §4), each in its
 /// own file with its formula: ``mean(_:)``, ``median(_:)``, ``iqm(_:)``,

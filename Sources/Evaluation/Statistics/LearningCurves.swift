@@ -1,6 +1,7 @@
 // rlhub — grouping learning curves for plots: align the runs of a group on common steps, smooth,
 // average with a 95% band, and thin to a fixed number of points. Deterministic throughout.
 import Foundation
+import RLHubCore
 
 /// One run's curve: a metric's value at each step.
 public struct LearningCurve: Sendable, Equatable, Codable {

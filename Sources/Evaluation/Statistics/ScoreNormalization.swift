@@ -1,6 +1,6 @@
 // rlhub — per-task score normalisation (Agarwal et al. 2021 normalise Atari scores by random and
 // human scores; here typically the warm-start score and the maximum reward).
-import LM
+import RLHubCore
 
 /// The reference scores of one task: `low` maps to 0 and `high` to 1.
 ///

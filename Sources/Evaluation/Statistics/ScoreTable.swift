@@ -1,7 +1,7 @@
 // rlhub — the long-format score table (one row per algorithm, task, run and optional step),
 // read from CSV into per-algorithm score matrices and curves.
 import Foundation
-import LM
+import RLHubCore
 
 /// One row of a score table.
 public struct ScoreRow: Sendable, Equatable, Codable {

@@ -7,6 +7,7 @@
 //   padding to `general.alignment` (default 32) | tensor data (offsets are relative to here)
 // A string is u64 byte length + UTF-8 bytes; an array is u32 element type + u64 count + elements.
 import Foundation
+import RLHubCore
 
 #if canImport(Glibc)
 import Glibc

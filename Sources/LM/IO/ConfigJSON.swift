@@ -2,6 +2,7 @@
 // field's type checked and named. JSONDecoder accepted a duplicate key, dropped a string
 // `eos_token_id: "2"` silently and named no field for 1e300 or 128.5 where an integer belongs.
 import Foundation
+import RLHubCore
 
 extension LlamaConfig {
     /// The largest `config.json` read: 1 MiB (real ones are about 1 KiB).

@@ -7,6 +7,7 @@
 // (rows of the [out, in] matrix), and loading undoes exactly that, so the model runs with the
 // same rotate_half RoPE as every HF-layout model and reproduces HF's logits.
 import Foundation
+import RLHubCore
 import Tensor
 
 public enum GGUFModel {

@@ -2,6 +2,7 @@
 // generation_config.json, tokenizer.json, tokenizer_config.json. transformers loads them as
 // LlamaForCausalLM without conversion (weights are F32, [out, in], HF names).
 import Foundation
+import RLHubCore
 import Tensor
 
 /// A model with the tokenizer it was trained with.
@@ -44,17 +45,11 @@ public enum HFCheckpoint {
         }
         let parent = target.deletingLastPathComponent()
         try fm.createDirectory(at: parent, withIntermediateDirectories: true)
-        let temp = parent.appendingPathComponent(".\(target.lastPathComponent).tmp-\(getpid())")
-        try? fm.removeItem(at: temp)
-        try fm.createDirectory(at: temp, withIntermediateDirectories: true)
-        do {
-            try writeFiles(loaded, into: temp.path)
-            for (name, data) in extraFiles { try data.write(to: temp.appendingPathComponent(name)) }
-            try writeExtras?(temp.path)
-            try fm.moveItem(at: temp, to: target)
-        } catch {
-            try? fm.removeItem(at: temp)
-            throw error
+        try AtomicFile.replace(target.path) { temp in
+            try fm.createDirectory(atPath: temp, withIntermediateDirectories: false)
+            try writeFiles(loaded, into: temp)
+            for (name, data) in extraFiles { try data.write(to: URL(fileURLWithPath: temp).appendingPathComponent(name)) }
+            try writeExtras?(temp)
         }
     }
 

@@ -1,5 +1,6 @@
 // rlhub — resolves a model reference (REF) to a loaded model.
 import Foundation
+import RLHubCore
 
 /// Model references accepted wherever `--model` is: `preset:NAME` (random init with a seed), a
 /// Hugging Face folder, or a `.gguf` file (Llama architecture, dequantised to Float32). Later

@@ -4,6 +4,7 @@
 //   [8 bytes: N, little-endian UInt64] [N bytes: UTF-8 JSON header, starts with "{", may be padded
 //   with spaces] [data section: tensors' bytes, little-endian, row-major, tiled without holes]
 import Foundation
+import RLHubCore
 
 #if canImport(Glibc)
     import Glibc

@@ -1,5 +1,6 @@
 // rlhub — the one strict JSON parser of the LM layer (safetensors headers, tokenizer.json).
 import Foundation
+import RLHubCore
 
 
 /// A parsed JSON value. Objects keep their members in order, duplicates included, so callers can

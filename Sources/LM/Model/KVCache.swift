@@ -1,5 +1,6 @@
 // rlhub — key/value cache for incremental decoding of a batch of sequences of ragged lengths.
 import Foundation
+import RLHubCore
 import Tensor
 
 /// Keys and values of every layer for `slots` sequences of up to `capacity` positions.

@@ -1,5 +1,6 @@
 // rlhub — the model configuration, mirroring Hugging Face's `config.json` for LlamaForCausalLM.
 import Foundation
+import RLHubCore
 
 /// Hyper-parameters of a Llama-style decoder, with the key names of HF `config.json`.
 ///

@@ -1,5 +1,6 @@
 // rlhub — loading a byte-level BPE tokenizer from a Hugging Face `tokenizer.json` folder.
 import Foundation
+import RLHubCore
 
 /// `tokenizer.json` values: the LM layer's strict JSON parser (see StrictJSON.swift).
 typealias TokenizerJSON = StrictJSON

@@ -1,5 +1,6 @@
 // rlhub — GPT-2-style byte-level BPE tokenizer (SmolLM2, GPT-2, Llama 3 vocabularies), matching
 // llama.cpp's tokenizer for the supported pre-tokenizer kinds.
+import RLHubCore
 
 /// The kind of a vocabulary entry, with the numeric values of GGUF `tokenizer.ggml.token_type`.
 public enum BPETokenType: Int32, Sendable, CaseIterable {

@@ -1,5 +1,6 @@
 // rlhub — the character-level tokenizer of the small task models (preset `tiny`).
 import Foundation
+import RLHubCore
 
 /// One token per character: five special tokens, newline, tab and printable ASCII.
 ///

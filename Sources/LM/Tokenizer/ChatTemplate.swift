@@ -1,15 +1,5 @@
 // rlhub — ChatML chat templates: recognised from their Jinja source, rendered natively.
-
-/// One chat turn.
-public struct ChatMessage: Codable, Sendable, Equatable {
-    public var role: String
-    public var content: String
-
-    public init(role: String, content: String) {
-        self.role = role
-        self.content = content
-    }
-}
+import RLHubCore
 
 /// A ChatML chat template (`<|im_start|>role\ncontent<|im_end|>\n` per message), optionally with a
 /// default system prompt inserted when the first message is not a system message.

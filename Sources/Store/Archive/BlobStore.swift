@@ -1,7 +1,7 @@
 // rlhub — a content-addressed folder of checkpoint archives: each blob is named by the SHA-256 of
 // its bytes, so identical checkpoints are stored once and any tampering is detected on read.
 import Foundation
-import LM
+import RLHubCore
 
 #if canImport(Glibc)
     import Glibc

@@ -3,7 +3,7 @@
 // only when the whole archive was extracted.
 import CArchive
 import Foundation
-import LM
+import RLHubCore
 
 #if canImport(Glibc)
     import Glibc

@@ -1,7 +1,7 @@
 // rlhub — packing a folder into a deterministic tar (pax restricted) + zstd archive.
 import CArchive
 import Foundation
-import LM
+import RLHubCore
 
 #if canImport(Glibc)
     import Glibc

@@ -2,7 +2,7 @@
 // The store addresses checkpoints by the SHA-256 of their archive, so the same folder must always
 // give the same bytes, and archives from a hub are untrusted input.
 import CArchive
-import LM
+import RLHubCore
 
 /// Packs checkpoint folders into `.tar.zst` archives and extracts them back, safely.
 ///

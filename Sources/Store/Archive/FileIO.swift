@@ -1,7 +1,7 @@
 // rlhub — POSIX file helpers shared by the checkpoint archive and the blob store: chunked reads,
 // complete writes, fsync of files and folders, temporary sibling names, recursive removal.
 import Foundation
-import LM
+import RLHubCore
 
 #if canImport(Glibc)
     import Glibc

@@ -1,7 +1,7 @@
 // rlhub — the thin layer over libarchive's C API (CArchive): handle lifetimes, error text, file
 // type bits. Only Sources/Store/Archive imports CArchive.
 import CArchive
-import LM
+import RLHubCore
 
 /// libarchive's `AE_IF*` file type bits (archive_entry.h defines them with casts, which Swift
 /// does not import).

@@ -1,7 +1,7 @@
 // rlhub — SHA-256 of files read in 1 MiB chunks (swift-crypto), the blob store's addresses.
 import Crypto
 import Foundation
-import LM
+import RLHubCore
 
 /// Incremental SHA-256 over a file, so a 1 GB checkpoint is hashed in constant memory.
 public enum StreamingSHA256 {

@@ -3,7 +3,7 @@
 // checkpoint archives, so no second compression library is linked.
 import CArchive
 import Foundation
-import LM
+import RLHubCore
 
 /// Compresses and decompresses byte strings as single zstd frames (level 3, libarchive's default),
 /// deterministically: the same bytes give the same frame with the same libzstd.

@@ -1,7 +1,7 @@
 // rlhub — the lexer of the store's query language (`--where`, `--sort`): characters to tokens, each
 // with the 1-based column where it starts, so that every error can point at the bad token.
 import GRDB
-import LM
+import RLHubCore
 
 /// One token of a `--where` or `--sort` expression.
 struct QueryToken: Sendable, Equatable {

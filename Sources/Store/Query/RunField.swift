@@ -2,7 +2,7 @@
 // a run `r`. Every name that comes from the user (config path, metric, tag key) is a bound
 // parameter; only the fixed SQL below is ever part of the statement text.
 import GRDB
-import LM
+import RLHubCore
 
 /// A field of a run, resolved from a token of a `--where` or `--sort` expression.
 enum RunField: Sendable, Equatable {

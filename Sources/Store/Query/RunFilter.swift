@@ -2,7 +2,7 @@
 // parameterised SQL expression. Every literal and every user-given name is a bound argument; the
 // statement text only ever holds the fixed SQL of the compiler.
 import GRDB
-import LM
+import RLHubCore
 
 /// A compiled `--where` filter: a boolean SQL expression over the runs table aliased `r`, which
 /// only the store runs (its SQL is not API).

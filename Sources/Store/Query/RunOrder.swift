@@ -1,7 +1,7 @@
 // rlhub — `rlhub runs --sort …`: sort keys over the same fields as `--where`, compiled to the terms
 // of an ORDER BY clause with bound arguments.
 import GRDB
-import LM
+import RLHubCore
 
 /// A compiled `--sort` specification: the terms of an `ORDER BY` clause over `runs r`.
 ///

@@ -1,7 +1,7 @@
 // rlhub — `rlhub runs --where … --sort … --limit N` as one statement, and the groups of runs that
 // share a configuration up to the seed (what the evaluation aggregates over).
 import GRDB
-import LM
+import RLHubCore
 
 /// A filter, an order and an optional limit over runs.
 ///

@@ -1,7 +1,7 @@
 // rlhub — `rlhub samples RUN --where …`: the `--where` language of runs (RunFilter.swift: same
 // grammar, operators, limits and errors) over the columns of recorded rollout samples.
 import GRDB
-import LM
+import RLHubCore
 
 /// A compiled sample filter: a boolean SQL expression over `rollout_samples s`.
 ///

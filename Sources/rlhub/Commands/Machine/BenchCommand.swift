@@ -38,11 +38,7 @@ struct BenchCommand: ParsableCommand {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             let data = try encoder.encode(runner.report)
-            let tmp = json + ".tmp"
-            try data.write(to: URL(fileURLWithPath: tmp))
-            guard rename(tmp, json) == 0 else {
-                throw InputError(file: json, message: "cannot write (\(String(cString: strerror(errno))))")
-            }
+            try AtomicFile.write(data, to: json)
             FileHandle.standardError.write(Data("wrote \(json)\n".utf8))
         }
     }
