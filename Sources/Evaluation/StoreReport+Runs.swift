@@ -1,7 +1,7 @@
 // rlhub — what a report reads from the store: an experiment's finished runs, each run's scores
 // read once, and the runs the report compares (selected, not warm-ups, with a held-out score).
 import Foundation
-import LM
+import RLHubCore
 import Store
 
 extension StoreReport {
