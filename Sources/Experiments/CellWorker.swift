@@ -78,7 +78,7 @@ public struct CellWorker {
             throw error
         }
         do {
-            let loaded = try ModelLoader.load(try ModelResolver(store: store).resolve(config.model), seed: UInt64(config.algorithm.seed))
+            let loaded = try ModelResolver(store: store).load(config.model, seed: UInt64(config.algorithm.seed))
             let resumeFrom = TrainerCheckpoint.latest(in: checkpoints)
             try store.truncateMetrics(run: record.id, after: resumeFrom?.step ?? -1)
             let sink = StoreMetricSink(store: store, run: record.id)

@@ -46,6 +46,11 @@ public struct ModelResolver {
         return ref
     }
 
+    /// Loads `ref`: store references resolved, and a LoRA checkpoint's base resolved the same way.
+    public func load(_ ref: String, seed: UInt64) throws -> LoadedModel {
+        try ModelLoader.load(try resolve(ref), seed: seed, resolveBase: resolve)
+    }
+
     /// Checks a spec's `model:` before any cell runs (`rlhub grid`, also with `--dry-run`): files
     /// and presets as ``ModelLoader/check(_:)`` does, an archive's presence. References into the
     /// store (`cell:`, `run:`, `hub:`, `sha256:`) are left to the worker: a warm-up may create them.

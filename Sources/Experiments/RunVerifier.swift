@@ -41,7 +41,7 @@ public enum RunVerifier {
             throw InputError(file: "run", field: record.id, message: "has only \(record.stepsDone) steps stored; verify at most that many")
         }
         ComputeThreads.set(record.threads)
-        let loaded = try ModelLoader.load(try ModelResolver(store: store).resolve(config.model), seed: UInt64(config.algorithm.seed))
+        let loaded = try ModelResolver(store: store).load(config.model, seed: UInt64(config.algorithm.seed))
         let sink = MemoryMetricSink()
         let trainer = try RLTrainer(config: config, loaded: loaded, sink: sink)
         var recomputed: [Int: [String: Double]] = [:]

@@ -24,20 +24,21 @@ extension RLTrainer {
                   rb.rewards[best] > rb.rewards[worst] else { continue }
             pairs.append((best, worst))
         }
-        guard !pairs.isEmpty, let reference else { return ["skipped": 1, "dpo/pairs": 0] }
+        guard !pairs.isEmpty, hasReference else { return ["skipped": 1, "dpo/pairs": 0] }
         func sums(_ grid: [Double], rows: [Int]) -> [Double] {
             rows.enumerated().map { k, i in (0..<T).reduce(0.0) { $0 + grid[k * T + $1] * rb.mask[i * T + $1] } }
         }
         // Micro-batches of whole pairs.
         let maxPairsPerMicro = max(1, config.microBatchTokens / max(1, 2 * (rb.trajectories.map(\.tokens.count).max() ?? 1)))
-        model.zeroGradients()
+        zeroTrainedGradients()
         var merged: [String: Double] = [:]
         var start = 0
         while start < pairs.count {
             let chunk = Array(pairs[start..<min(pairs.count, start + maxPairsPerMicro)])
             let rows = chunk.flatMap { [$0.0, $0.1] }
             let tb = rb.trainingBatch(rows)
-            let refLP = sums(rb.grid(reference.forward(tb, temperature: tau).logprobs, batch: tb, rows: rows), rows: rows)
+            // The reference first: with LoRA it is the policy's own forward with the adapters off.
+            let refLP = sums(rb.grid(referenceLogprobs(tb, temperature: tau), batch: tb, rows: rows), rows: rows)
             let r = model.forward(tb, temperature: tau)
             let policyLP = sums(rb.grid(r.logprobs, batch: tb, rows: rows), rows: rows)
             let dpoPairs = chunk.indices.map { k in
@@ -60,8 +61,8 @@ extension RLTrainer {
             for (key, value) in res.metrics { merged[key, default: 0] += value * scale }
             start += chunk.count
         }
-        let gradNorm = GradientClipping.clip(model.gradients, maxNorm: a.maxGradNorm)
-        optimizer.update(parameters: model.parameters, gradients: model.gradients, lr: Float(learningRate(s)))
+        let gradNorm = GradientClipping.clip(trainedGradients, maxNorm: a.maxGradNorm)
+        optimizer.update(parameters: trainedParameters, gradients: trainedGradients, lr: Float(learningRate(s)))
         merged["grad_norm"] = gradNorm
         merged["lr"] = learningRate(s)
         merged["dpo/pairs"] = Double(pairs.count)

@@ -112,7 +112,7 @@ extension RLTrainer {
         // is recomputed so that TIS and the mismatch metrics see the gap (lp_old := lp_roll hides it).
         let samplerDiffers = config.rolloutDType != config.trainDType
         let needsOld = a.objective == .rl && (offPolicy || critic != nil || a.klInReward || samplerDiffers)
-        let needsReference = a.objective == .rl && reference != nil
+        let needsReference = a.objective == .rl && hasReference
         guard needsOld || needsReference else { return RolloutScores() }
         var old = [Double](), ref = [Double](), values = [Double]()
         for micro in rb.microBatches(Array(0..<rb.rows), maxTokens: config.microBatchTokens) {
@@ -124,8 +124,8 @@ extension RLTrainer {
                     values += critic.values(batch: critic.sharesPolicyTrunk ? tb : rb.trainingBatch(micro, scored: false), cells: cells)
                 }
             }
-            if let reference, needsReference {
-                ref += rb.grid(reference.forward(tb, temperature: trainingTemperature).logprobs, batch: tb, rows: micro)
+            if needsReference {
+                ref += rb.grid(referenceLogprobs(tb, temperature: trainingTemperature), batch: tb, rows: micro)
             }
         }
         return RolloutScores(old: needsOld ? old : nil, reference: needsReference ? ref : nil, values: critic != nil ? values : nil)
@@ -184,7 +184,7 @@ extension RLTrainer {
         _ advantages: Advantages?, _ a: AlgorithmConfig
     ) throws -> [String: Double] {
         let T = rb.columns
-        model.zeroGradients()
+        zeroTrainedGradients()
         var merged: [String: Double] = [:]
         for micro in rb.microBatches(update.computedRows, maxTokens: config.microBatchTokens) {
             let tb = rb.trainingBatch(micro)
@@ -243,9 +243,9 @@ extension RLTrainer {
     /// Clips the accumulated gradient, steps AdamW (and the critic's optimizer); returns the
     /// gradient norm before clipping.
     func takeOptimizerStep(_ s: Int, _ a: AlgorithmConfig) -> Double {
-        let gradNorm = GradientClipping.clip(model.gradients, maxNorm: a.maxGradNorm)
+        let gradNorm = GradientClipping.clip(trainedGradients, maxNorm: a.maxGradNorm)
         let lr = learningRate(s)
-        optimizer.update(parameters: model.parameters, gradients: model.gradients, lr: Float(lr))
+        optimizer.update(parameters: trainedParameters, gradients: trainedGradients, lr: Float(lr))
         critic?.update(headLR: Float(lr * config.valueLRScale), trunkLR: Float(lr))
         return gradNorm
     }

@@ -33,10 +33,16 @@ extension RLTrainer {
         return m
     }
 
-    /// Writes a checkpoint folder (model in HF layout + optimizer + trainer state).
+    /// Writes a checkpoint folder (model in HF layout, or a LoRA run's adapter in PEFT's, +
+    /// optimizer + trainer state).
     public func saveCheckpoint(to folder: String) throws {
+        let weights: HFCheckpoint.Weights = if let adapters = model.adapters, let baseHash {
+            .adapters(adapters, baseReference: config.model, baseHash: baseHash)
+        } else {
+            .model
+        }
         try TrainerCheckpoint.save(
-            to: folder, loaded: loaded, optimizer: optimizer, critic: critic, state: state,
+            to: folder, loaded: loaded, weights: weights, optimizer: optimizer, critic: critic, state: state,
             resolvedConfig: config.canonicalJSON())
     }
 

@@ -30,7 +30,7 @@ public enum HFCheckpoint {
     ///   - writeExtras: writes more files into the (temporary) folder whose path it is given, so
     ///     that large files are written once, straight into place.
     public static func save(
-        _ loaded: LoadedModel, to folder: String, extraFiles: [String: Data] = [:],
+        _ loaded: LoadedModel, to folder: String, weights: Weights = .model, extraFiles: [String: Data] = [:],
         writeExtras: ((String) throws -> Void)? = nil
     ) throws {
         let fm = FileManager.default
@@ -48,7 +48,12 @@ public enum HFCheckpoint {
         try? fm.removeItem(at: temp)
         try fm.createDirectory(at: temp, withIntermediateDirectories: true)
         do {
-            try writeFiles(loaded, into: temp.path)
+            switch weights {
+            case .model: try writeModelFiles(loaded.model, into: temp.path)
+            case .adapters(let adapters, let reference, let hash):
+                try LoRACheckpoint.writeFiles(adapters, baseReference: reference, baseHash: hash, into: temp.path)
+            }
+            try writeTokenizerFiles(loaded, into: temp.path)
             for (name, data) in extraFiles { try data.write(to: temp.appendingPathComponent(name)) }
             try writeExtras?(temp.path)
             try fm.moveItem(at: temp, to: target)
@@ -58,8 +63,14 @@ public enum HFCheckpoint {
         }
     }
 
-    private static func writeFiles(_ loaded: LoadedModel, into dir: String) throws {
-        let model = loaded.model
+    /// What a folder holds besides the tokenizer: the whole model, or a LoRA adapter and the
+    /// reference and parameter hash of its base (LoRACheckpoint.swift).
+    public enum Weights {
+        case model
+        case adapters(LoRAAdapters, baseReference: String, baseHash: String)
+    }
+
+    private static func writeModelFiles(_ model: LlamaModel, into dir: String) throws {
         let config = model.config
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -75,6 +86,9 @@ public enum HFCheckpoint {
              data: UnsafeBufferPointer(start: model.parameters.pointer + e.offset, count: e.count))
         }
         try SafetensorsWriter.write(tensors, metadata: ["format": "pt"], to: dir + "/model.safetensors")
+    }
+
+    private static func writeTokenizerFiles(_ loaded: LoadedModel, into dir: String) throws {
         let template = loaded.chatTemplate.source
         if let chars = loaded.tokenizer as? CharTokenizer {
             try chars.huggingFaceJSON().write(to: URL(fileURLWithPath: dir + "/tokenizer.json"))
