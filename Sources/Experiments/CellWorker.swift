@@ -78,11 +78,13 @@ public struct CellWorker {
             throw error
         }
         do {
-            let loaded = try ModelResolver(store: store).load(config.model, seed: UInt64(config.algorithm.seed))
+            let resolver = ModelResolver(store: store)
+            let loaded = try resolver.load(config.model, seed: UInt64(config.algorithm.seed))
             let resumeFrom = TrainerCheckpoint.latest(in: checkpoints)
             try store.truncateMetrics(run: record.id, after: resumeFrom?.step ?? -1)
             let sink = StoreMetricSink(store: store, run: record.id)
             let trainer = try RLTrainer(config: config, loaded: loaded, sink: sink)
+            if config.lora != nil { trainer.baseReference = try resolver.contentReference(config.model) }
             if let resumeFrom { try trainer.resume(from: resumeFrom.path) }
             let store = self.store
             var scoreError: Error? = nil
@@ -117,7 +119,6 @@ public struct CellWorker {
     /// The stored final checkpoint: the trainer's checkpoint without the optimizer moments
     /// (a third of the size; enough to evaluate, compare and start new runs from).
     static func writeFinal(_ trainer: RLTrainer, to folder: String) throws {
-        try trainer.saveCheckpoint(to: folder)
-        try FileManager.default.removeItem(atPath: folder + "/optimizer.safetensors")
+        try trainer.saveFinal(to: folder)
     }
 }

@@ -51,6 +51,17 @@ public struct ModelResolver {
         try ModelLoader.load(try resolve(ref), seed: seed, resolveBase: resolve)
     }
 
+    /// `ref` as a content address when it names a checkpoint of the store (`sha256:HEX` of its
+    /// archive), else unchanged: what a LoRA checkpoint records as its base, so that it resolves
+    /// alike in every store holding that checkpoint (a pulled release ships the base once).
+    public func contentReference(_ ref: String) throws -> String {
+        let resolved = try resolve(ref)
+        if let cache = store.directory.map({ $0 + "/cache/sha256/" }), resolved.hasPrefix(cache) {
+            return "sha256:" + resolved.dropFirst(cache.count)
+        }
+        return ref
+    }
+
     /// Checks a spec's `model:` before any cell runs (`rlhub grid`, also with `--dry-run`): files
     /// and presets as ``ModelLoader/check(_:)`` does, an archive's presence. References into the
     /// store (`cell:`, `run:`, `hub:`, `sha256:`) are left to the worker: a warm-up may create them.

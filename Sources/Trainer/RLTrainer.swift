@@ -31,6 +31,9 @@ public final class RLTrainer {
     /// A LoRA run's base (its starting model, adapters off): SHA-256 of its parameters, recorded
     /// with every checkpoint; nil when every parameter trains.
     let baseHash: String?
+    /// How a LoRA checkpoint names its base: the run's model reference unless the caller knows a
+    /// better one (a grid worker records a store checkpoint by its content hash, `sha256:HEX`).
+    public var baseReference: String
     /// PPO's critic (``Critic``): a head on the policy's trunk or a separate copy (`critic` key).
     let critic: (any Critic)?
     public let sink: MetricSink
@@ -72,6 +75,7 @@ public final class RLTrainer {
         // A run that starts from a LoRA checkpoint starts from that model merged: its base.
         loaded.model.mergeAdapters()
         baseHash = config.lora == nil ? nil : LoRACheckpoint.parameterHash(loaded.model)
+        baseReference = config.model
         if let lora = config.lora {
             // LoRA: the adapters alone train (AdamW's moments are theirs, decayed as PEFT + HF
             // Trainer decay them: every adapter matrix), and the base with the adapters off is the reference.

@@ -94,7 +94,7 @@ struct TrainCommand: ParsableCommand {
         progress.finish()
         let final = runDir + "/final"
         if fm.fileExists(atPath: final) { try fm.removeItem(atPath: final) }
-        try HFCheckpoint.save(loaded, to: final)
+        try trainer.saveFinal(to: final)
         print(final)
     }
 
