@@ -78,13 +78,10 @@ public struct CellWorker {
             throw error
         }
         do {
-            let resolver = ModelResolver(store: store)
-            let loaded = try resolver.load(config.model, seed: UInt64(config.algorithm.seed))
             let resumeFrom = TrainerCheckpoint.latest(in: checkpoints)
             try store.truncateMetrics(run: record.id, after: resumeFrom?.step ?? -1)
             let sink = StoreMetricSink(store: store, run: record.id)
-            let trainer = try RLTrainer(config: config, loaded: loaded, sink: sink)
-            if config.lora != nil { trainer.baseReference = try resolver.contentReference(config.model) }
+            let (trainer, _) = try ModelResolver(store: store).trainer(for: config, sink: sink)
             if let resumeFrom { try trainer.resume(from: resumeFrom.path) }
             let store = self.store
             var scoreError: Error? = nil

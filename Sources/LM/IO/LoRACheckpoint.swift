@@ -43,10 +43,10 @@ public enum LoRACheckpoint {
             "rank_pattern": [String: Any](), "alpha_pattern": [String: Any](), "revision": NSNull(),
             "layers_to_transform": NSNull(), "layers_pattern": NSNull(),
         ]
-        try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys])
+        try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
             .write(to: URL(fileURLWithPath: dir + "/" + configFile))
         let base: [String: Any] = ["reference": baseReference, "sha256": baseHash]
-        try JSONSerialization.data(withJSONObject: base, options: [.prettyPrinted, .sortedKeys])
+        try JSONSerialization.data(withJSONObject: base, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
             .write(to: URL(fileURLWithPath: dir + "/" + baseFile))
         let r = c.rank, p = adapters.parameters.pointer
         var tensors: [(name: String, shape: [Int], data: UnsafeBufferPointer<Float>)] = []
