@@ -42,7 +42,9 @@ let package = Package(
             name: "RLHubCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             plugins: ["SourceHashPlugin"]),
         .target(name: "Tensor", dependencies: ["COpenBLAS", "CDNNL"], swiftSettings: numericFlags),
-        .target(name: "LM", dependencies: ["Tensor", "RLHubCore"], swiftSettings: numericFlags),
+        .target(
+            name: "LM", dependencies: ["Tensor", "RLHubCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: numericFlags),
         .target(name: "Tasks", dependencies: ["RLHubCore"]),
         // "RLAlgorithms": swift-algorithms (under Hummingbird) already has a module named Algorithms.
         .target(name: "RLAlgorithms", path: "Sources/Algorithms"),

@@ -4,6 +4,9 @@
 // then 32 greedy tokens per sequence. rollout.PRESET: 8 prompts × 8 samples, up to 32 new
 // tokens at temperature 1 through the batched generator (prompt prefill shared by each group).
 // train.grpo_step.*: a whole GRPO step (GRPOStepBenchmark.swift).
+// lora.sampling.*: how a LoRA policy's sampler should read its weights (r 16, every projection):
+// merged once per optimizer step (lora.sampling.merge) against the adapter path's extra products
+// over one rollout at batch 64 (lora.sampling.adapter_path.b64: a 64-token prompt and 32 tokens).
 import Foundation
 import Generator
 import LM
@@ -37,7 +40,62 @@ struct PretrainedBenchmarks {
             try rollout(loaded, name: name, precision: precision)
         }
         model.inferencePrecision = .fp32
+        loraSamplingEntries(model: model, name: name, promptTokens: prompt.count)
         if runner.wants("pretrained") { try GRPOStepBenchmark(runner: runner).run(path: path) }
+    }
+
+    /// The two ways a sampler can compute a LoRA policy, timed on their extra work alone: merging
+    /// W + s·B·A into a copy of every adapted weight, or the adapter path s·(x·Aᵀ)·Bᵀ added to every
+    /// adapted product of a rollout (batch 64: one prefill of `promptTokens` rows per sequence, then 32
+    /// decode steps of 64 rows).
+    func loraSamplingEntries(model: LlamaModel, name: String, promptTokens: Int) {
+        let r = 16
+        let lora = LoRAAdapters(for: model, config: LoRAConfig(rank: r, alpha: 32, targets: LoRATarget.allCases), seed: 1)
+        var rng = CounterRNG(seed: 2, purpose: .benchmark)
+        for i in 0..<lora.parameterCount { lora.parameters[i] = (rng.nextUniform() * 2 - 1) * 0.01 }
+        let merged = FloatBuffer(count: model.parameterCount)
+        let p = lora.parameters.pointer
+        var mergeTimes: [Double] = []
+        for _ in 0..<3 {
+            mergeTimes.append(timed {
+                for ad in lora.adapters {
+                    LoRA.merge(
+                        merged: merged.pointer + ad.baseWeight, weight: model.parameters.pointer + ad.baseWeight,
+                        a: p + ad.a, b: p + ad.b, I: ad.inFeatures, O: ad.outFeatures, r: r, scale: lora.config.scale)
+                }
+            })
+        }
+        let mergeFLOPs = lora.adapters.reduce(0.0) { $0 + 2 * Double(r * $1.inFeatures * $1.outFeatures) }
+        runner.record(
+            "lora.sampling.merge.\(name).r16", seconds: median(mergeTimes), flops: mergeFLOPs, tokens: nil, rss: PeakMemory.mib(),
+            detail: "W + s·B·A for \(lora.adapters.count) adapters (every projection), once per optimizer step", precision: .fp32)
+        // The adapter path: the same products a rollout's forward passes would add.
+        let batch = 64, widest = lora.adapters.map { max($0.inFeatures, $0.outFeatures) }.max()!
+        let x = FloatBuffer(count: batch * promptTokens * widest), out = FloatBuffer(count: batch * promptTokens * widest)
+        let u = FloatBuffer(count: batch * promptTokens * r)
+        for i in 0..<x.count { x[i] = (rng.nextUniform() * 2 - 1) }
+        var pathTimes: [Double] = []
+        var pathFLOPs = 0.0
+        for _ in 0..<3 {
+            pathFLOPs = 0
+            pathTimes.append(timed {
+                for rows in [batch * promptTokens] + [Int](repeating: batch, count: 32) {
+                    for ad in lora.adapters {
+                        LoRA.forward(
+                            out: out.pointer, outStride: ad.outFeatures, u: u.pointer, inp: x.pointer, inStride: ad.inFeatures,
+                            a: p + ad.a, b: p + ad.b, N: rows, I: ad.inFeatures, O: ad.outFeatures, r: r, scale: lora.config.scale)
+                        pathFLOPs += 2 * Double(rows * r * (ad.inFeatures + ad.outFeatures))
+                    }
+                }
+            })
+        }
+        runner.record(
+            "lora.sampling.adapter_path.\(name).r16.b64", seconds: median(pathTimes), flops: pathFLOPs,
+            tokens: batch * (promptTokens + 32), rss: PeakMemory.mib(),
+            detail: String(
+                format: "extra products of one rollout (64 × (%d + 32) tokens) vs merging: %.3f s vs %.3f s per optimizer step",
+                promptTokens, median(pathTimes), median(mergeTimes)),
+            precision: .fp32)
     }
 
     /// lm.prefill / lm.decode at batch 1 and 64 at `precision`.

@@ -76,7 +76,8 @@ public struct CellWorker {
         let store = self.store
         try training.train(
             threads: threads, parent: parent,
-            loadModel: { try ModelLoader.load(try ModelResolver(store: store).resolve(config.model), seed: UInt64(config.algorithm.seed)) },
+            loadModel: { try ModelResolver(store: store).load(config.model, seed: UInt64(config.algorithm.seed)) },
+            baseReference: { try ModelResolver(store: store).contentReference(config.model) },
             resumeFrom: TrainerCheckpoint.latest(in: training.checkpoints), progress: progress)
         try? FileManager.default.removeItem(atPath: work)
     }

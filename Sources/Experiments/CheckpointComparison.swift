@@ -55,12 +55,17 @@ public struct CheckpointComparison: Codable, Sendable {
     ///
     /// 1. architecture check (fails before any work), 2. parameter deltas, 3. greedy evaluation
     /// of both, 4. P(A > B) with its bootstrap interval, 5. KL(A‖B) on A's trajectories.
+    /// A model with a LoRA adapter is compared merged (its adapter folded into its base, in place).
     /// - Throws: ``InputError`` naming both references and the field when the architectures differ.
     public static func run(
         a: LoadedModel, b: LoadedModel, refA: String, refB: String, task: any RLTask, episodes: Int,
         bootstrap: StratifiedBootstrap = StratifiedBootstrap(reps: 2000, seed: 0)
     ) throws(InputError) -> CheckpointComparison {
         let started = Date()
+        // A LoRA checkpoint is compared as the model it computes: its adapter merged into its base
+        // (the parameter deltas then show what training changed, not a frozen base).
+        a.model.mergeAdapters()
+        b.model.mergeAdapters()
         // 1.–2. Same shapes, then per-tensor deltas.
         try ParameterDeltas.requireSameArchitecture(a.model.config, b.model.config, refA: refA, refB: refB)
         let deltas = ParameterDeltas.summarize(ParameterDeltas.tensors(a.model, b.model))

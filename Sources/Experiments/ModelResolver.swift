@@ -5,6 +5,7 @@ import Foundation
 import LM
 import RLHubCore
 import Store
+import Trainer
 
 /// Turns store references into checkpoint folders (extracted once, verified, into
 /// `STORE/cache/sha256/HEX`); every other reference is returned unchanged for ``ModelLoader``.
@@ -42,6 +43,32 @@ public struct ModelResolver {
         }
         if ref.hasSuffix(".tar.zst") {
             return try extractedArchive(file: ref)
+        }
+        return ref
+    }
+
+    /// Loads `ref`: store references resolved, and a LoRA checkpoint's base resolved the same way.
+    public func load(_ ref: String, seed: UInt64) throws -> LoadedModel {
+        try ModelLoader.load(try resolve(ref), seed: seed, resolveBase: resolve)
+    }
+
+    /// The trainer of a stored run: its starting model loaded, and a LoRA run's base named by
+    /// ``contentReference(_:)`` in its checkpoints (a grid worker and `rlhub verify` alike, so a
+    /// re-run writes the same bytes).
+    public func trainer(for config: TrainConfig, sink: MetricSink) throws -> (RLTrainer, LoadedModel) {
+        let loaded = try load(config.model, seed: UInt64(config.algorithm.seed))
+        let trainer = try RLTrainer(config: config, loaded: loaded, sink: sink)
+        if config.lora != nil { trainer.baseReference = try contentReference(config.model) }
+        return (trainer, loaded)
+    }
+
+    /// `ref` as a content address when it names a checkpoint of the store (`sha256:HEX` of its
+    /// archive), else unchanged: what a LoRA checkpoint records as its base, so that it resolves
+    /// alike in every store holding that checkpoint (a pulled release ships the base once).
+    public func contentReference(_ ref: String) throws -> String {
+        let resolved = try resolve(ref)
+        if let cache = store.directory.map({ $0 + "/cache/sha256/" }), resolved.hasPrefix(cache) {
+            return "sha256:" + resolved.dropFirst(cache.count)
         }
         return ref
     }

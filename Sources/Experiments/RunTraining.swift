@@ -53,12 +53,16 @@ public struct RunTraining {
     ///     refused before anything is written.
     ///   - loadModel: loads the starting model (called once the run is marked running, so a model
     ///     that fails to load fails the run).
+    ///   - baseReference: how a LoRA run's checkpoints name their base (its starting model), e.g. a
+    ///     store checkpoint by content hash (``ModelResolver/contentReference(_:)``); nil: the
+    ///     run's model reference as written.
     ///   - resumeFrom: the `step-N` checkpoint to continue from.
     ///   - progress: (step, metrics) after every step.
     /// - Returns: the trainer, at the run's last step.
     @discardableResult
     public func train(
-        threads: Int, parent: Int32? = nil, loadModel: () throws -> LoadedModel, resumeFrom: (step: Int, path: String)?,
+        threads: Int, parent: Int32? = nil, loadModel: () throws -> LoadedModel,
+        baseReference: (() throws -> String)? = nil, resumeFrom: (step: Int, path: String)?,
         progress: (Int, [String: Double]) -> Void = { _, _ in }, beforeFinishing: (RLTrainer) throws -> Void = { _ in }
     ) throws -> RLTrainer {
         try store.markRunning(run, threads: threads, parent: parent)
@@ -69,6 +73,7 @@ public struct RunTraining {
             let storeSink = StoreMetricSink(store: store, run: run)
             let sink: MetricSink = try makeMirror.map { MetricSinkPair(first: storeSink, second: try $0()) } ?? storeSink
             let trainer = try RLTrainer(config: config, loaded: loaded, sink: sink)
+            if config.lora != nil, let baseReference { trainer.baseReference = try baseReference() }
             if let resumeFrom { try trainer.resume(from: resumeFrom.path) }
             let (store, run) = (self.store, self.run)
             var scoreError: Error? = nil
@@ -105,10 +110,10 @@ public struct RunTraining {
     }
 
     /// The stored final checkpoint: the trainer's checkpoint without the optimizer moments
-    /// (a third of the size; enough to evaluate, compare and start new runs from).
+    /// (a third of the size; enough to evaluate, compare and start new runs from; a LoRA run's is
+    /// its adapter).
     static func writeFinal(_ trainer: RLTrainer, to folder: String) throws {
-        try trainer.saveCheckpoint(to: folder)
-        try FileManager.default.removeItem(atPath: folder + "/optimizer.safetensors")
+        try trainer.saveFinal(to: folder)
     }
 }
 

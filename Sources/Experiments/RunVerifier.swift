@@ -41,9 +41,8 @@ public enum RunVerifier {
             throw InputError(file: "run", field: record.id, message: "has only \(record.stepsDone) steps stored; verify at most that many")
         }
         ComputeThreads.set(record.threads)
-        let loaded = try ModelLoader.load(try ModelResolver(store: store).resolve(config.model), seed: UInt64(config.algorithm.seed))
         let sink = MemoryMetricSink()
-        let trainer = try RLTrainer(config: config, loaded: loaded, sink: sink)
+        let (trainer, _) = try ModelResolver(store: store).trainer(for: config, sink: sink)
         var recomputed: [Int: [String: Double]] = [:]
         try trainer.train(checkpointRoot: nil, stopAfter: horizon) { step, metrics in
             recomputed[step, default: [:]].merge(metrics) { $1 }

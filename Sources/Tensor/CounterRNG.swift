@@ -7,7 +7,7 @@
 /// What a random stream is used for; part of the key so that streams never collide.
 public enum RandomPurpose: UInt32, Sendable {
     case initialization = 1, sampling = 2, dataOrder = 3, taskGeneration = 4, dropout = 5
-    case bootstrap = 6, benchmark = 7, testing = 8
+    case bootstrap = 6, benchmark = 7, testing = 8, adapterInitialization = 9
 }
 
 /// A Philox4x32-10 stream keyed by `(seed, purpose, step, index)`.

@@ -16,22 +16,22 @@ extension RLTrainer {
     func updateDPO(_ rollouts: inout RolloutBatch, step: Int) throws -> [String: Double] {
         let algorithm = config.algorithm
         let pairs = Self.preferencePairs(rollouts)
-        guard !pairs.isEmpty, let reference else { return ["skipped": 1, "dpo/pairs": 0] }
+        guard !pairs.isEmpty, hasReference else { return ["skipped": 1, "dpo/pairs": 0] }
         // Micro-batches of whole pairs.
         let longest = rollouts.trajectories.map(\.tokens.count).max() ?? 1
         let pairsPerMicroBatch = max(1, config.microBatchTokens / max(1, 2 * longest))
-        model.zeroGradients()
+        zeroTrainedGradients()
         var metrics: [String: Double] = [:]
         var start = 0
         while start < pairs.count {
             let chunk = Array(pairs[start..<min(pairs.count, start + pairsPerMicroBatch)])
             let chunkMetrics = backpropagatePreferences(
-                chunk, weight: Double(chunk.count) / Double(pairs.count), rollouts, reference: reference, algorithm)
+                chunk, weight: Double(chunk.count) / Double(pairs.count), rollouts, algorithm)
             for (key, value) in chunkMetrics { metrics[key, default: 0] += value }
             start += chunk.count
         }
-        let gradNorm = GradientClipping.clip(model.gradients, maxNorm: algorithm.maxGradNorm)
-        optimizer.update(parameters: model.parameters, gradients: model.gradients, lr: Float(learningRate(step)))
+        let gradNorm = GradientClipping.clip(trainedGradients, maxNorm: algorithm.maxGradNorm)
+        optimizer.update(parameters: trainedParameters, gradients: trainedGradients, lr: Float(learningRate(step)))
         metrics["grad_norm"] = gradNorm
         metrics["lr"] = learningRate(step)
         metrics["dpo/pairs"] = Double(pairs.count)
@@ -59,8 +59,7 @@ extension RLTrainer {
     /// `weight` (the chunk's share of the pairs) turns the chunk's mean into its part of the mean
     /// over all pairs; the returned metrics carry it too, so they add up over chunks.
     func backpropagatePreferences(
-        _ chunk: [(chosen: Int, rejected: Int)], weight: Double, _ rollouts: RolloutBatch, reference: LlamaModel,
-        _ algorithm: AlgorithmConfig
+        _ chunk: [(chosen: Int, rejected: Int)], weight: Double, _ rollouts: RolloutBatch, _ algorithm: AlgorithmConfig
     ) -> [String: Double] {
         let T = rollouts.columns
         let temperature = trainingTemperature  // 1: DPO's log-probs are the model's own (algorithms.md §8.2)
@@ -69,8 +68,9 @@ extension RLTrainer {
             rows.enumerated().map { k, i in (0..<T).reduce(0.0) { $0 + grid[k * T + $1] * rollouts.mask[i * T + $1] } }
         }
         let input = rollouts.trainingBatch(rows)
+        // The reference first: with LoRA it is the policy's own forward pass with the adapters off.
         let referenceLP = sequenceLogprobs(
-            rollouts.grid(reference.forward(input, temperature: temperature).logprobs, batch: input, rows: rows))
+            rollouts.grid(logprobsUnderReference(input, temperature: temperature), batch: input, rows: rows))
         let policyLP = sequenceLogprobs(
             rollouts.grid(model.forward(input, temperature: temperature).logprobs, batch: input, rows: rows))
         let dpoPairs = chunk.indices.map { k in

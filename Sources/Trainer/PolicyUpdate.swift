@@ -132,7 +132,7 @@ extension RLTrainer {
         // is recomputed so that TIS and the mismatch metrics see the gap (lp_old := lp_roll hides it).
         let samplerDiffers = config.rolloutDType != config.trainDType
         let needsOld = algorithm.objective == .rl && (offPolicy || critic != nil || algorithm.klInReward || samplerDiffers)
-        let needsReference = algorithm.objective == .rl && reference != nil
+        let needsReference = algorithm.objective == .rl && hasReference
         guard needsOld || needsReference else { return RolloutScores() }
         var old = [Double](), referenceLogprobs = [Double](), values = [Double]()
         for rows in rollouts.microBatches(Array(0..<rollouts.rows), maxTokens: config.microBatchTokens) {
@@ -141,9 +141,9 @@ extension RLTrainer {
                 old += rollouts.grid(model.forward(input, temperature: trainingTemperature).logprobs, batch: input, rows: rows)
                 if let critic { values += criticValues(critic, rows: rows, policyInput: input, rollouts) }
             }
-            if let reference, needsReference {
+            if needsReference {
                 referenceLogprobs += rollouts.grid(
-                    reference.forward(input, temperature: trainingTemperature).logprobs, batch: input, rows: rows)
+                    logprobsUnderReference(input, temperature: trainingTemperature), batch: input, rows: rows)
             }
         }
         return RolloutScores(
@@ -226,7 +226,7 @@ extension RLTrainer {
         _ update: MiniBatchUpdate, _ rollouts: RolloutBatch, _ batch: PolicyBatch, advantages: Advantages?,
         onPolicy: Bool, _ algorithm: AlgorithmConfig
     ) throws -> [String: Double] {
-        model.zeroGradients()
+        zeroTrainedGradients()
         var summed: [String: Double] = [:]
         for rows in rollouts.microBatches(update.computedRows, maxTokens: config.microBatchTokens) {
             let objectiveMetrics = try backpropagate(
@@ -321,9 +321,9 @@ extension RLTrainer {
     /// Clips the accumulated gradient, steps AdamW (and the critic's optimizer); returns the
     /// gradient norm before clipping.
     func takeOptimizerStep(step: Int, _ algorithm: AlgorithmConfig) -> Double {
-        let gradNorm = GradientClipping.clip(model.gradients, maxNorm: algorithm.maxGradNorm)
+        let gradNorm = GradientClipping.clip(trainedGradients, maxNorm: algorithm.maxGradNorm)
         let lr = learningRate(step)
-        optimizer.update(parameters: model.parameters, gradients: model.gradients, lr: Float(lr))
+        optimizer.update(parameters: trainedParameters, gradients: trainedGradients, lr: Float(lr))
         critic?.update(headLR: Float(lr * config.valueLRScale), trunkLR: Float(lr))
         return gradNorm
     }

@@ -29,6 +29,12 @@ public final class RLTrainer {
     let task: any RLTask
     let runner: EpisodeRunner
     let optimizer: AdamW
+    /// A LoRA run's base (its starting model, adapters off): SHA-256 of its parameters, recorded
+    /// with every checkpoint; nil when every parameter trains.
+    let baseHash: String?
+    /// How a LoRA checkpoint names its base: the run's model reference unless the caller knows a
+    /// better one (a grid worker records a store checkpoint by its content hash, `sha256:HEX`).
+    public var baseReference: String
     /// PPO's critic (``Critic``): a head on the policy's trunk or a separate copy (`critic` key).
     let critic: (any Critic)?
     public let sink: MetricSink
@@ -66,10 +72,21 @@ public final class RLTrainer {
         loaded.model.inferencePrecision = config.rolloutDType
         loaded.model.trainingPrecision = config.trainDType
         runner = EpisodeRunner(model: loaded.model, tokenizer: loaded.tokenizer, template: loaded.chatTemplate)
-        optimizer = AdamW(
-            layout: loaded.model.layout,
-            config: AdamWConfig(weightDecay: Float(config.algorithm.weightDecay)))
-        if config.algorithm.needsReferenceModel {
+        let adamW = AdamWConfig(weightDecay: Float(config.algorithm.weightDecay))
+        // A run that starts from a LoRA checkpoint starts from that model merged: its base.
+        loaded.model.mergeAdapters()
+        baseHash = config.lora == nil ? nil : LoRACheckpoint.parameterHash(loaded.model)
+        baseReference = config.model
+        if let lora = config.lora {
+            // LoRA: the adapters alone train (AdamW's moments are theirs, decayed as PEFT + HF
+            // Trainer decay them: every adapter matrix), and the base with the adapters off is the reference.
+            let adapters = LoRAAdapters(for: loaded.model, config: lora, seed: UInt64(config.algorithm.seed))
+            loaded.model.adapters = adapters
+            optimizer = AdamW(count: adapters.parameterCount, decayRanges: [0..<adapters.parameterCount], config: adamW)
+        } else {
+            optimizer = AdamW(layout: loaded.model.layout, config: adamW)
+        }
+        if config.algorithm.needsReferenceModel && config.lora == nil {
             let ref = LlamaModel(config: loaded.model.config)
             ref.copyParameters(from: loaded.model)
             ref.trainingPrecision = config.trainDType
@@ -93,6 +110,34 @@ public final class RLTrainer {
             klCoef: config.algorithm.klTarget != nil ? config.algorithm.klCoef : nil)
         let tok = loaded.tokenizer
         endTokens = Set([tok.eosTokenID, tok.id(for: "<|im_end|>"), tok.id(for: "<|endoftext|>")].compactMap { $0 })
+    }
+
+    // MARK: - What trains: every parameter, or with LoRA the adapters only
+
+    /// Number of trained parameters (the adapters' with LoRA).
+    public var trainedParameterCount: Int { trainedParameters.count }
+    /// Bytes of the policy optimizer's state (AdamW's two moments).
+    public var optimizerStateBytes: Int { (optimizer.m.count + optimizer.v.count) * 4 }
+
+    /// The weights the optimizer updates.
+    var trainedParameters: FloatBuffer { model.adapters?.parameters ?? model.parameters }
+    /// Their gradients, accumulated by `model.backward`.
+    var trainedGradients: FloatBuffer { model.adapters?.gradients ?? model.gradients }
+    /// Zeroes ``trainedGradients`` (backward accumulates).
+    func zeroTrainedGradients() {
+        if let adapters = model.adapters { adapters.zeroGradients() } else { model.zeroGradients() }
+    }
+    /// Whether the objective has a frozen reference to score against (KL, DPO).
+    var hasReference: Bool { reference != nil || (model.adapters != nil && config.algorithm.needsReferenceModel) }
+    /// Log-probs of `batch` under the frozen reference: the starting model's copy, or with LoRA the
+    /// policy's own weights with the adapters off (no second copy of the model exists). Overwrites
+    /// the policy's saved activations in the LoRA case: call it before the policy's forward.
+    func logprobsUnderReference(_ batch: TrainingBatch, temperature: Float) -> [Float] {
+        if let reference { return reference.forward(batch, temperature: temperature).logprobs }
+        precondition(hasReference, "referenceLogprobs: the objective has no reference")
+        model.adaptersEnabled = false
+        defer { model.adaptersEnabled = true }
+        return model.forward(batch, temperature: temperature).logprobs
     }
 
     // MARK: - One step

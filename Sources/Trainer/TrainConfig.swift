@@ -54,6 +54,25 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     /// Trajectories recorded per sampled step and per evaluation; nil = the default, 4.
     public var samplesPerStepOverride: Int? = nil
 
+    /// LoRA (LoRAAdapters.swift): the adapters' rank r; nil = full fine-tuning. With a rank, only the
+    /// adapters train (the base is frozen and is the KL reference with the adapters off).
+    public var loraRank: Int? = nil
+    /// LoRA's α (scale s = α / r); nil = PEFT's default, 8.
+    public var loraAlphaOverride: Double? = nil
+    /// The projections LoRA adapts; nil = PEFT's default for Llama, q_proj and v_proj.
+    public var loraTargetsOverride: [LoRATarget]? = nil
+
+    /// `lora_alpha`'s default: 8 (PEFT's `LoraConfig`).
+    public static let defaultLoRAAlpha = 8.0
+    /// `lora_targets`' default: q_proj, v_proj (PEFT's default `target_modules` for Llama).
+    public static let defaultLoRATargets: [LoRATarget] = [.q, .v]
+    /// The run's LoRA configuration, or nil for full fine-tuning.
+    public var lora: LoRAConfig? {
+        loraRank.map {
+            LoRAConfig(rank: $0, alpha: loraAlphaOverride ?? Self.defaultLoRAAlpha, targets: loraTargetsOverride ?? Self.defaultLoRATargets)
+        }
+    }
+
     /// `samples_every`'s default: 10 (the default `eval_every`).
     public static let defaultSamplesEvery = 10
     /// `samples_per_step`'s default: 4.
@@ -70,12 +89,14 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         case valueLRScale = "value_lr_scale"
         case rolloutDType = "rollout_dtype", trainDType = "train_dtype"
         case samplesEveryOverride = "samples_every", samplesPerStepOverride = "samples_per_step"
+        case loraRank = "lora_rank", loraAlphaOverride = "lora_alpha", loraTargetsOverride = "lora_targets"
     }
 
     /// Run-level keys settable with `--set` (the algorithm's keys are the rest).
     public static let runKeys = [
         "steps", "eval_every", "eval_episodes", "eval_k", "checkpoint_every", "token_budget", "micro_batch_tokens", "lr_schedule",
         "value_lr_scale", "rollout_dtype", "train_dtype", "samples_every", "samples_per_step",
+        "lora_rank", "lora_alpha", "lora_targets",
     ]
 
     public init(algo: String, algorithm: AlgorithmConfig, task: String, model: String) {
@@ -105,6 +126,9 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         trainDType = try c.decodeIfPresent(GEMM.Precision.self, forKey: .trainDType) ?? .fp32
         samplesEveryOverride = try c.decodeIfPresent(Int.self, forKey: .samplesEveryOverride)
         samplesPerStepOverride = try c.decodeIfPresent(Int.self, forKey: .samplesPerStepOverride)
+        loraRank = try c.decodeIfPresent(Int.self, forKey: .loraRank)
+        loraAlphaOverride = try c.decodeIfPresent(Double.self, forKey: .loraAlphaOverride)
+        loraTargetsOverride = try c.decodeIfPresent([LoRATarget].self, forKey: .loraTargetsOverride)
     }
 
     /// Applies `key=value`: run-level keys here, the rest to the algorithm.
@@ -143,6 +167,19 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         case "samples_per_step":
             let v = try int()
             samplesPerStepOverride = v == Self.defaultSamplesPerStep ? nil : v
+        // LoRA keys: defaults stored as nil (absent from the canonical JSON), targets sorted, so one
+        // adapter configuration has one hash however it was written.
+        case "lora_rank":
+            let r = try int()
+            loraRank = r == 0 ? nil : r
+        case "lora_alpha":
+            guard let v = Double(value), v > 0, v.isFinite else {
+                throw ConfigError(file: "--set", field: key, message: "must be a positive number, got '\(value)'")
+            }
+            loraAlphaOverride = v == Self.defaultLoRAAlpha ? nil : v
+        case "lora_targets":
+            let targets = try Self.parseLoRATargets(value)
+            loraTargetsOverride = targets == Self.defaultLoRATargets ? nil : targets
         case "lr_schedule":
             guard let s = LearningRateSchedule(rawValue: value) else {
                 throw ConfigError(
@@ -173,6 +210,14 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         for (key, p) in [("rollout_dtype", rolloutDType), ("train_dtype", trainDType)] where p == .bf16 {
             if let reason = GEMM.bf16Unavailable { throw ConfigError(file: "--set", field: key, message: "bf16: \(reason)") }
         }
+        if loraRank == nil, loraAlphaOverride != nil || loraTargetsOverride != nil {
+            throw ConfigError(
+                file: "--set", field: loraAlphaOverride != nil ? "lora_alpha" : "lora_targets",
+                message: "applies to LoRA only: set lora_rank too")
+        }
+        if let r = loraRank, r > Self.upperBounds["lora_rank"]! {
+            throw ConfigError(file: "--set", field: "lora_rank", message: "must be ≤ \(Self.upperBounds["lora_rank"]!), got \(r)")
+        }
         if microBatchTokens < tokenBudget {
             throw ConfigError(
                 file: "--set", field: "micro_batch_tokens",
@@ -185,8 +230,28 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     /// (rlhub's longest context), micro_batch_tokens ≤ 2²⁰, samples_per_step ≤ 64.
     public static let upperBounds: [String: Int] = [
         "steps": 100_000_000, "eval_episodes": 1_000_000, "eval_k": 1024, "token_budget": 1 << 17,
-        "micro_batch_tokens": 1 << 20, "samples_per_step": 64,
+        "micro_batch_tokens": 1 << 20, "samples_per_step": 64, "lora_rank": 4096,
     ]
+
+    /// `lora_targets`: PEFT module names separated by `+` or `,`(`q_proj+v_proj`), or `all-linear`
+    /// (PEFT's shorthand: every projection of the blocks, not the LM head).
+    static func parseLoRATargets(_ value: String) throws(ConfigError) -> [LoRATarget] {
+        if value == "all-linear" { return LoRATarget.allCases }
+        var targets: [LoRATarget] = []
+        for name in value.split(whereSeparator: { $0 == "+" || $0 == "," }) {
+            let name = name.trimmingCharacters(in: .whitespaces)
+            guard let t = LoRATarget(rawValue: name) else {
+                throw ConfigError(
+                    file: "--set", field: "lora_targets",
+                    message: "'\(name)' is not a projection; valid: all-linear, \(LoRATarget.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            targets.append(t)
+        }
+        guard !targets.isEmpty else {
+            throw ConfigError(file: "--set", field: "lora_targets", message: "names no projection")
+        }
+        return Array(Set(targets)).sorted()
+    }
 
     /// Canonical JSON (sorted keys): what the config hash covers.
     public func canonicalJSON() -> Data {

@@ -1,6 +1,9 @@
 // rlhub — trainer checkpoints: a Hugging Face model folder plus everything needed to resume
 // bit for bit (architecture.md "Data that flows through", item 4):
 //   config.json, model.safetensors, generation_config.json, tokenizer files   (the model REF)
+//     — or, for a LoRA run, adapter_config.json, adapter_model.safetensors and rlhub_base.json
+//       (PEFT's layout plus the base's reference and parameter hash: LoRACheckpoint.swift); the
+//       folder is still a model REF, loading the base with the adapter attached
 //   optimizer.safetensors   AdamW moments (and PPO's critic: value head, separate trunk, moments)
 //   trainer_state.json      step, optimizer steps, data cursor
 //   rlhub.json              config hash, rlhub version, the resolved config
@@ -29,8 +32,8 @@ public struct TrainerState: Codable, Sendable, Equatable {
 public enum TrainerCheckpoint {
     /// Writes a checkpoint folder atomically (temporary sibling, then rename).
     static func save(
-        to folder: String, loaded: LoadedModel, optimizer: AdamW, critic: (any Critic)?,
-        state: TrainerState, resolvedConfig: Data
+        to folder: String, loaded: LoadedModel, weights: HFCheckpoint.Weights, optimizer: AdamW,
+        critic: (any Critic)?, state: TrainerState, resolvedConfig: Data
     ) throws {
         let state = try JSONEncoder.sorted.encode(state)
         var meta: [String: Any] = ["config_hash": "", "rlhub_version": RLHubVersion.string]
@@ -46,21 +49,40 @@ public enum TrainerCheckpoint {
             tensors.append((name, [b.count], UnsafeBufferPointer(start: b.pointer, count: b.count)))
         }
         try HFCheckpoint.save(
-            loaded, to: folder, extraFiles: ["trainer_state.json": state, "rlhub.json": rlhubJSON]
+            loaded, to: folder, weights: weights, extraFiles: ["trainer_state.json": state, "rlhub.json": rlhubJSON]
         ) { dir in
             try SafetensorsWriter.write(tensors, metadata: ["format": "pt"], to: dir + "/optimizer.safetensors")
         }
     }
 
-    /// Restores model parameters, optimizer and value-head state from a checkpoint folder.
+    /// Restores model parameters (a LoRA run's adapters: its base is the run's starting model,
+    /// checked by parameter hash), optimizer and value-head state from a checkpoint folder.
     static func restore(
         from folder: String, into model: LlamaModel, optimizer: AdamW, critic: (any Critic)?
     ) throws(InputError) -> TrainerState {
-        let saved = try HFCheckpoint.load(folder: folder)
-        guard saved.model.parameterCount == model.parameterCount else {
-            throw InputError(file: folder + "/config.json", message: "checkpoint model differs from the run's model")
+        if let adapters = model.adapters {
+            guard LoRACheckpoint.isAdapterFolder(folder) else {
+                throw InputError(file: folder, message: "not a LoRA checkpoint, and the run trains LoRA adapters")
+            }
+            if let hash = try LoRACheckpoint.base(of: folder).sha256 {
+                guard hash == LoRACheckpoint.parameterHash(model) else {
+                    throw InputError(file: folder + "/" + LoRACheckpoint.baseFile, field: "sha256", message: "the checkpoint's base differs from the run's")
+                }
+            }
+            guard try LoRACheckpoint.readConfig(folder) == adapters.config else {
+                throw InputError(file: folder + "/" + LoRACheckpoint.configFile, message: "the checkpoint's adapters differ from the run's (rank, alpha or targets)")
+            }
+            try LoRACheckpoint.readWeights(folder, into: adapters)
+        } else {
+            guard !LoRACheckpoint.isAdapterFolder(folder) else {
+                throw InputError(file: folder, message: "a LoRA checkpoint, and the run trains every parameter")
+            }
+            let saved = try HFCheckpoint.load(folder: folder)
+            guard saved.model.parameterCount == model.parameterCount else {
+                throw InputError(file: folder + "/config.json", message: "checkpoint model differs from the run's model")
+            }
+            model.copyParameters(from: saved.model)
         }
-        model.copyParameters(from: saved.model)
         let statePath = folder + "/trainer_state.json"
         guard let data = FileManager.default.contents(atPath: statePath),
               let state = try? JSONDecoder().decode(TrainerState.self, from: data) else {

@@ -34,11 +34,24 @@ extension RLTrainer {
         return m
     }
 
-    /// Writes a checkpoint folder (model in HF layout + optimizer + trainer state).
+    /// Writes a checkpoint folder (model in HF layout, or a LoRA run's adapter in PEFT's, +
+    /// optimizer + trainer state).
     public func saveCheckpoint(to folder: String) throws {
+        let weights: HFCheckpoint.Weights = if let adapters = model.adapters, let baseHash {
+            .adapters(adapters, baseReference: baseReference, baseHash: baseHash)
+        } else {
+            .model
+        }
         try TrainerCheckpoint.save(
-            to: folder, loaded: loaded, optimizer: optimizer, critic: critic, state: state,
+            to: folder, loaded: loaded, weights: weights, optimizer: optimizer, critic: critic, state: state,
             resolvedConfig: config.canonicalJSON())
+    }
+
+    /// Writes the run's final model: a checkpoint without the optimizer state (a model REF; a LoRA
+    /// run's is its adapter, in PEFT's layout, with its base's reference and hash).
+    public func saveFinal(to folder: String) throws {
+        try saveCheckpoint(to: folder)
+        try FileManager.default.removeItem(atPath: folder + "/optimizer.safetensors")
     }
 
     /// Restores a checkpoint written by ``saveCheckpoint(to:)`` of a run with the same config.

@@ -165,6 +165,10 @@ extension SettingCase {
         .init(key: "train_dtype", changed: "bf16", effect: .update, file: "LM/Model/LlamaTraining.swift"),
         .init(key: "samples_every", steps: 2, changed: "1", effect: .samples, file: "Trainer/RolloutSamples.swift"),
         .init(key: "samples_per_step", steps: 2, base: ["samples_every=1"], changed: "2", effect: .samples, file: "Trainer/RolloutSamples.swift"),
+        // LoRA: the base stops moving; α scales the adapters' gradient; the targets add adapters.
+        .init(key: "lora_rank", changed: "4", effect: .update, file: "LM/Model/LoRAAdapters.swift"),
+        .init(key: "lora_alpha", base: ["lora_rank=4"], changed: "16", effect: .metric("grad_norm"), file: "LM/Model/LoRAAdapters.swift"),
+        .init(key: "lora_targets", base: ["lora_rank=4"], changed: "all-linear", effect: .metric("grad_norm"), file: "LM/Model/LoRAAdapters.swift"),
     ]
 }
 

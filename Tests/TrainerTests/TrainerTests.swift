@@ -51,7 +51,12 @@ struct TrainerTests {
 
     /// GRPO; PPO for its separate critic (trunk, head and their moments are in the checkpoint);
     /// RLOO with the adaptive KL controller (its β is in the trainer state).
-    @Test(arguments: ["grpo", "ppo", "rloo kl_target=0.001"])
+    /// And LoRA runs: GRPO with KL against the base (adapters off), PPO with its critic on the
+    /// adapted trunk.
+    @Test(arguments: [
+        "grpo", "ppo", "rloo kl_target=0.001", "grpo lora_rank=4 lora_targets=all-linear kl_coef=0.05",
+        "ppo lora_rank=4", "ppo lora_rank=4 critic=separate",
+    ])
     func resumeIsBitExact(_ variant: String) throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("resume-\(UUID())").path
         let words = variant.split(separator: " ").map(String.init)
@@ -80,6 +85,10 @@ struct TrainerTests {
         try second.runStep()
         let same = bitEqual(b2.model.parameters.array, a.model.parameters.array)
         #expect(same, "final weights differ after resume")
+        if config.lora != nil {
+            let adapters = bitEqual(b2.model.adapters!.parameters.array, a.model.adapters!.parameters.array)
+            #expect(adapters, "final adapters differ after resume")
+        }
         let stepsA = sinkA.records.filter { $0.step >= 1 && $0.metrics["reward/mean"] != nil }
         let stepsB = sinkB.records.filter { $0.metrics["reward/mean"] != nil }
         #expect(stepsA.count == 4 && stepsB.count == 4)
@@ -97,6 +106,44 @@ struct TrainerTests {
         try other.set("lr=5e-4")
         let wrong = try RLTrainer(config: other, loaded: try tinyModel(), sink: MemoryMetricSink())
         #expect(throws: InputError.self) { try wrong.resume(from: root + "/b/step-2") }
+    }
+
+    /// LoRA: the base never moves, the adapters do; AdamW's state is the adapters' size; with B = 0
+    /// at the start the policy is its reference (KL exactly 0 at step 1); the final checkpoint is a
+    /// PEFT adapter folder that loads back (base + adapter) to the trained policy, bit for bit.
+    @Test func loraTrainsTheAdaptersOnly() throws {
+        var config = try smallConfig(.grpo, steps: 3)
+        // The random tiny model earns no reward: the entropy bonus gives the adapters a gradient.
+        for s in ["lora_rank=4", "lora_alpha=8", "lora_targets=q_proj+v_proj+down_proj", "kl_coef=0.1", "lr=1e-2", "entropy_coef=0.5"] {
+            try config.set(s)
+        }
+        let loaded = try tinyModel()
+        let base = loaded.model.parameters.array
+        let sink = MemoryMetricSink()
+        let trainer = try RLTrainer(config: config, loaded: loaded, sink: sink)
+        let adapters = try #require(loaded.model.adapters)
+        #expect(adapters.config == LoRAConfig(rank: 4, alpha: 8, targets: [.q, .v, .down]))
+        #expect(trainer.trainedParameterCount == adapters.parameterCount && trainer.optimizerStateBytes == 8 * adapters.parameterCount)
+        let start = adapters.parameters.array
+        for _ in 0..<3 { try trainer.runStep() }
+        #expect(bitEqual(loaded.model.parameters.array, base), "the base moved")
+        #expect(adapters.parameters.array != start, "the adapters did not move")
+        let kl = sink.records.compactMap { $0.metrics["kl/ref"] }
+        #expect(kl.first == 0 && kl.dropFirst().contains { $0 != 0 }, "KL per step \(kl)")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("lora-final-\(UUID())").path
+        try trainer.saveFinal(to: folder)
+        #expect(LoRACheckpoint.isAdapterFolder(folder) && !FileManager.default.fileExists(atPath: folder + "/model.safetensors"))
+        let back = try ModelLoader.load(folder, seed: 0)
+        let batch = TrainingBatch(sequences: [[1, 5, 9, 2, 7], [4, 22, 0]])
+        #expect(bitEqual(back.model.forward(batch).logprobs, loaded.model.forward(batch).logprobs))
+        // A run started from that adapter starts from the adapted model (merged), not the base.
+        var next = try smallConfig(.grpo, steps: 1)
+        next.model = folder
+        let merged = try ModelLoader.load(folder, seed: 0)
+        _ = try RLTrainer(config: next, loaded: merged, sink: MemoryMetricSink())
+        #expect(merged.model.adapters == nil)
+        let worst = zip(merged.model.forward(batch).logprobs, loaded.model.forward(batch).logprobs).map { abs($0 - $1) }.max()!
+        #expect(worst < 1e-5, "merged start differs by \(worst)")
     }
 
     /// SFT's log-probs are the model's own (τ = 1): the sampling temperature changes nothing, and
@@ -177,6 +224,9 @@ struct TrainerTests {
         expectError("rollout_dtype=fp16", mentions: "bf16")  // lists the valid precisions
         expectError("tis_level=mask", mentions: "token_mask")
         expectError("tis_cap_low=1.5", mentions: "tis_cap_low")
+        expectError("lora_alpha=16", mentions: "lora_rank")  // LoRA keys need a rank
+        expectError("lora_targets=qkv_proj", mentions: "q_proj")  // lists the projections
+        expectError("lora_rank=5000", mentions: "lora_rank")
         if GEMM.bf16Unavailable != nil { expectError("train_dtype=bf16", mentions: "bf16") }
         c.tokenBudget = 100_000
         #expect(throws: (any Error).self) { try RLTrainer(config: c, loaded: try tinyModel(), sink: MemoryMetricSink()) }
@@ -197,6 +247,15 @@ struct TrainerTests {
             .replacingOccurrences(of: "\"train_dtype\":\"fp32\",", with: "")
         #expect(!older.contains("dtype"))
         #expect(try JSONDecoder().decode(TrainConfig.self, from: Data(older.utf8)) == a)
+        // LoRA keys are absent without a rank; PEFT's defaults and the targets' order do not change the hash.
+        #expect(!text.contains("lora"))
+        var lora1 = a, lora2 = a
+        for s in ["lora_rank=8"] { try lora1.set(s) }
+        for s in ["lora_rank=8", "lora_alpha=8", "lora_targets=v_proj+q_proj"] { try lora2.set(s) }
+        #expect(lora1.hash == lora2.hash && lora1.hash != a.hash)
+        try lora2.set("lora_targets=all-linear")
+        #expect(lora2.hash != lora1.hash && lora2.lora?.targets == LoRATarget.allCases)
+        #expect(try JSONDecoder().decode(TrainConfig.self, from: lora2.canonicalJSON()) == lora2)
     }
 
     /// A bf16 sampler with an fp32 trainer: lp_old is recomputed even on-policy, the gap is logged,

@@ -2,6 +2,7 @@
 """Float64 numpy reference for HF transformers' LlamaForCausalLM (no torch).
 
     llama_reference.py --model DIR --tokens 1,2,3 [--tokens 4,5 ...] --out FILE [--logprobs] [--bf16]
+                       [--adapter PEFT_DIR]
 
 Reads DIR/config.json and DIR/model.safetensors (or a sharded model.safetensors.index.json) with
 HF tensor names, and writes FILE as raw little-endian float64, sequences concatenated:
@@ -12,6 +13,11 @@ HF tensor names, and writes FILE as raw little-endian float64, sequences concate
 --bf16      emulates bf16 matrix products: the two inputs of every linear layer (the LM head included)
             are rounded to bfloat16 (round to nearest even on the float32 bit pattern) before the
             float64 product; attention, norms and softmax stay float64 (rlhub's `rollout_dtype=bf16`).
+
+--adapter   merges a LoRA adapter saved in PEFT's layout (adapter_config.json: r, lora_alpha,
+            target_modules; adapter_model.safetensors: base_model.model.<module>.lora_A.weight (r, in) and
+            .lora_B.weight (out, r)) into the base, as PEFT's merge_and_unload does:
+            W <- W + (lora_alpha / r) * B @ A, in float64.
 
 The maths follows modeling_llama.py, but everything is float64: HF itself computes the rotary
 cos/sin in float32 even for a float64 model, so HF logits differ from these by ~1e-7 relative.
@@ -67,6 +73,30 @@ def load_weights(folder):
         for shard in shards:
             tensors.update(load_file(os.path.join(folder, shard)))
     return {name: value.astype(np.float64) for name, value in tensors.items()}
+
+
+def merge_adapter(weights, folder):
+    """W <- W + (alpha / r) * B @ A for every adapted module (PEFT's LoRA, no rsLoRA or DoRA)."""
+    with open(os.path.join(folder, "adapter_config.json")) as f:
+        cfg = json.load(f)
+    if cfg.get("peft_type") != "LORA" or cfg.get("use_rslora") or cfg.get("use_dora"):
+        sys.exit(f"{folder}/adapter_config.json: only plain LoRA is supported by this reference")
+    scale = cfg["lora_alpha"] / cfg["r"]
+    tensors = load_file(os.path.join(folder, "adapter_model.safetensors"))
+    merged = 0
+    for name, a in tensors.items():
+        if not name.endswith(".lora_A.weight"):
+            continue
+        module = name[len("base_model.model."):-len(".lora_A.weight")]
+        b = tensors[name.replace(".lora_A.", ".lora_B.")]
+        if a.shape[0] != cfg["r"] or b.shape[1] != cfg["r"]:
+            sys.exit(f"{folder}/adapter_model.safetensors: {name}: rank {a.shape[0]} != r {cfg['r']}")
+        weights[module + ".weight"] = weights[module + ".weight"] + scale * (
+            b.astype(np.float64) @ a.astype(np.float64))
+        merged += 1
+    if merged == 0:
+        sys.exit(f"{folder}/adapter_model.safetensors: no lora_A tensors")
+    return weights
 
 
 BF16 = False
@@ -166,12 +196,15 @@ def main():
     parser.add_argument("--out", required=True, help="output file (raw little-endian float64)")
     parser.add_argument("--logprobs", action="store_true", help="write next-token log-probs instead of logits")
     parser.add_argument("--bf16", action="store_true", help="round the inputs of every linear layer to bfloat16")
+    parser.add_argument("--adapter", help="PEFT LoRA adapter folder, merged into the model first")
     args = parser.parse_args()
     global BF16
     BF16 = args.bf16
 
     config = load_config(args.model)
     weights = load_weights(args.model)
+    if args.adapter:
+        weights = merge_adapter(weights, args.adapter)
     results = []
     for text in args.tokens:
         tokens = np.array([int(t) for t in text.split(",") if t.strip()], dtype=np.int64)

@@ -31,7 +31,7 @@ public enum HFCheckpoint {
     ///   - writeExtras: writes more files into the (temporary) folder whose path it is given, so
     ///     that large files are written once, straight into place.
     public static func save(
-        _ loaded: LoadedModel, to folder: String, extraFiles: [String: Data] = [:],
+        _ loaded: LoadedModel, to folder: String, weights: Weights = .model, extraFiles: [String: Data] = [:],
         writeExtras: ((String) throws -> Void)? = nil
     ) throws {
         let fm = FileManager.default
@@ -47,14 +47,25 @@ public enum HFCheckpoint {
         try fm.createDirectory(at: parent, withIntermediateDirectories: true)
         try AtomicFile.replace(target.path) { temp in
             try fm.createDirectory(atPath: temp, withIntermediateDirectories: false)
-            try writeFiles(loaded, into: temp)
+            switch weights {
+            case .model: try writeModelFiles(loaded.model, into: temp)
+            case .adapters(let adapters, let reference, let hash):
+                try LoRACheckpoint.writeFiles(adapters, baseReference: reference, baseHash: hash, into: temp)
+            }
+            try writeTokenizerFiles(loaded, into: temp)
             for (name, data) in extraFiles { try data.write(to: URL(fileURLWithPath: temp).appendingPathComponent(name)) }
             try writeExtras?(temp)
         }
     }
 
-    private static func writeFiles(_ loaded: LoadedModel, into dir: String) throws {
-        let model = loaded.model
+    /// What a folder holds besides the tokenizer: the whole model, or a LoRA adapter and the
+    /// reference and parameter hash of its base (LoRACheckpoint.swift).
+    public enum Weights {
+        case model
+        case adapters(LoRAAdapters, baseReference: String, baseHash: String)
+    }
+
+    private static func writeModelFiles(_ model: LlamaModel, into dir: String) throws {
         let config = model.config
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -70,6 +81,9 @@ public enum HFCheckpoint {
              data: UnsafeBufferPointer(start: model.parameters.pointer + e.offset, count: e.count))
         }
         try SafetensorsWriter.write(tensors, metadata: ["format": "pt"], to: dir + "/model.safetensors")
+    }
+
+    private static func writeTokenizerFiles(_ loaded: LoadedModel, into dir: String) throws {
         let template = loaded.chatTemplate.source
         if let chars = loaded.tokenizer as? CharTokenizer {
             try chars.huggingFaceJSON().write(to: URL(fileURLWithPath: dir + "/tokenizer.json"))

@@ -6,10 +6,26 @@ import RLHubCore
 /// Hugging Face folder, or a `.gguf` file (Llama architecture, dequantised to Float32). Later
 /// layers add archives and store references.
 public enum ModelLoader {
-    /// Loads `ref`.
+    /// Loads `ref`. A LoRA adapter folder (PEFT's layout) loads its base — whose reference
+    /// `resolveBase` turns into one this loader reads (store references are resolved by the layers
+    /// above) — with the adapter attached (``LlamaModel/adapters``).
     /// - Parameter seed: initialisation seed for `preset:NAME`.
-    public static func load(_ ref: String, seed: UInt64 = 0) throws(InputError) -> LoadedModel {
+    public static func load(
+        _ ref: String, seed: UInt64 = 0, resolveBase: (String) throws -> String = { $0 }
+    ) throws(InputError) -> LoadedModel {
         switch try kind(of: ref) {
+        case .adapter:
+            let baseRef = try LoRACheckpoint.base(of: ref).reference
+            let resolved: String
+            do { resolved = try resolveBase(baseRef) } catch let error as InputError { throw error } catch {
+                throw InputError(file: ref + "/" + LoRACheckpoint.baseFile, field: "reference", message: "\(error)")
+            }
+            let base = try load(resolved, seed: seed, resolveBase: resolveBase)
+            // An adapter trained on an adapted model (a LoRA run started from a LoRA warm-up) has
+            // that model, merged, as its base: the trainer merged it the same way.
+            base.model.mergeAdapters()
+            try LoRACheckpoint.attach(ref, to: base)
+            return base
         case .preset(let config):
             // A random initialisation has no learned vocabulary: presets use the character tokenizer
             // (its ids are the first ids of any larger vocabulary).
@@ -26,13 +42,14 @@ public enum ModelLoader {
     public static func check(_ ref: String) throws(InputError) {
         switch try kind(of: ref) {
         case .preset: return
+        case .adapter: _ = try LoRACheckpoint.readConfig(ref)
         case .folder: _ = try HFCheckpoint.readConfig(ref + "/config.json")
         case .gguf: _ = try GGUFModel.config(of: try GGUFFile(path: ref))
         }
     }
 
     private enum Kind {
-        case preset(LlamaConfig), folder, gguf
+        case preset(LlamaConfig), folder, adapter, gguf
     }
 
     /// What `ref` names; an error for a reference that names nothing loadable.
@@ -45,7 +62,7 @@ public enum ModelLoader {
         }
         var isDir: ObjCBool = false
         if FileManager.default.fileExists(atPath: ref, isDirectory: &isDir), isDir.boolValue {
-            return .folder
+            return LoRACheckpoint.isAdapterFolder(ref) ? .adapter : .folder
         }
         if ref.hasSuffix(".gguf") {
             guard FileManager.default.fileExists(atPath: ref) else {
@@ -67,7 +84,8 @@ public enum ModelLoader {
             return try GGUFModel.loadTokenizer(file: try GGUFFile(path: ref))
         }
         var isDir: ObjCBool = false
-        if FileManager.default.fileExists(atPath: ref, isDirectory: &isDir), isDir.boolValue {
+        if FileManager.default.fileExists(atPath: ref, isDirectory: &isDir), isDir.boolValue,
+           !LoRACheckpoint.isAdapterFolder(ref) {
             return try HFCheckpoint.loadTokenizer(folder: ref, config: try HFCheckpoint.readConfig(ref + "/config.json"))
         }
         return try load(ref).tokenizer

@@ -76,8 +76,11 @@ extension LlamaModel {
         let eps = config.rmsNormEps
         // bf16 sampling reads the weights packed for oneDNN (the plain bf16 copy only where oneDNN
         // has no packed layout).
-        let packed = inferencePrecision == .bf16 ? packedInferenceWeights() : nil
-        let lowPrecision = packed == nil ? lowPrecisionWeights(inferencePrecision) : nil
+        // With LoRA adapters on, generation reads the merged weights (W + s·B·A).
+        let arena = inferenceWeights()
+        func w(_ offset: Int) -> UnsafeMutablePointer<Float> { arena.pointer + offset }
+        let packed = inferencePrecision == .bf16 ? packedInferenceWeights(of: arena) : nil
+        let lowPrecision = packed == nil && inferencePrecision == .bf16 ? bf16Parameters(of: arena) : nil
         func b(_ offset: Int) -> UnsafePointer<BFloat16>? { lowPrecision.map { $0 + offset } }
         func pk(_ offset: Int) -> PackedBF16Matrix? { packed?[offset] }
         tokens.withUnsafeBufferPointer { tok in

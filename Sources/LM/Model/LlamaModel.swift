@@ -25,10 +25,25 @@ public final class LlamaModel: @unchecked Sendable {
     /// Precision of the matrix products of ``forward(_:temperature:)`` and ``backward(dLogprobs:dEntropies:dHidden:)``:
     /// the trainer's (`train_dtype`). bf16 is mixed precision: fp32 master weights, gradients and optimizer.
     public var trainingPrecision: GEMM.Precision = .fp32
-    /// The bf16 copy of ``parameters`` and the parameters' version it was converted from.
-    var bf16Storage: (buffer: BFloat16Buffer, version: Int)?
-    /// The sampler's bf16 weights in oneDNN's packed layout, by parameter offset, and their version.
-    var packedStorage: (matrices: [Int: PackedBF16Matrix], version: Int)?
+    /// bf16 copies of weight arenas (``parameters``; with adapters also the merged arena generation
+    /// reads), each with the arena's version it was converted from.
+    var bf16Storage: [ObjectIdentifier: (buffer: BFloat16Buffer, version: Int)] = [:]
+    /// The sampler's bf16 weights in oneDNN's packed layout, by parameter offset, and the arena and
+    /// version they were packed from.
+    var packedStorage: (matrices: [Int: PackedBF16Matrix], arena: ObjectIdentifier, version: Int)?
+    /// LoRA adapters (LoRAAdapters.swift). While ``adaptersEnabled``, every projection they target
+    /// computes `x·(W + s·B·A)ᵀ`, the base is frozen, and the training backward computes the
+    /// adapters' gradients only (``LoRAAdapters/gradients``; ``gradients`` stays unallocated).
+    public var adapters: LoRAAdapters? {
+        didSet { mergedStorage = nil }
+    }
+    /// Off: the model computes its base (a LoRA run's KL reference is the same weights, adapters off).
+    public var adaptersEnabled = true
+    /// The adapters when they are on.
+    var activeAdapters: LoRAAdapters? { adaptersEnabled ? adapters : nil }
+    /// The arena generation reads with active adapters (adapted projections merged) and the
+    /// versions of base and adapters it was merged from.
+    var mergedStorage: (buffer: FloatBuffer, baseVersion: Int, adapterVersion: Int)?
     var attentionShape: AttentionShape {
         AttentionShape(heads: config.numAttentionHeads, kvHeads: config.numKeyValueHeads, headDim: config.headDim)
     }
@@ -91,21 +106,65 @@ public final class LlamaModel: @unchecked Sendable {
         parameters.markModified()
     }
 
-    /// The parameters' bf16 copy (same layout), converted again whenever the parameters changed
-    /// since the last conversion (``FloatBuffer/version``: once per optimizer step, not per call).
-    func bf16Parameters() -> UnsafePointer<BFloat16> {
-        if let (copy, version) = bf16Storage, version == parameters.version { return UnsafePointer(copy.pointer) }
-        let copy = bf16Storage?.buffer ?? BFloat16Buffer(count: layout.totalCount)
-        BFloat16Conversion.convert(parameters.pointer, to: copy.pointer, count: layout.totalCount)
-        bf16Storage = (copy, parameters.version)
+    /// The bf16 copy of an arena (``parameters`` unless given; same layout), converted again
+    /// whenever the arena changed since the last conversion (``FloatBuffer/version``: once per
+    /// optimizer step, not per call).
+    func bf16Parameters(of arena: FloatBuffer? = nil) -> UnsafePointer<BFloat16> {
+        let arena = arena ?? parameters
+        let key = ObjectIdentifier(arena)
+        if let (copy, version) = bf16Storage[key], version == arena.version { return UnsafePointer(copy.pointer) }
+        let copy = bf16Storage[key]?.buffer ?? BFloat16Buffer(count: layout.totalCount)
+        BFloat16Conversion.convert(arena.pointer, to: copy.pointer, count: layout.totalCount)
+        bf16Storage[key] = (copy, arena.version)
         return UnsafePointer(copy.pointer)
     }
 
-    /// The matrices of generation (q/k/v, o, gate/up, down of every layer, the LM head) in bf16,
-    /// packed for oneDNN, repacked when the parameters changed; nil where oneDNN has no packed layout
-    /// (generation then uses the plain bf16 copy).
-    func packedInferenceWeights() -> [Int: PackedBF16Matrix]? {
-        if let (matrices, version) = packedStorage, version == parameters.version { return matrices }
+    /// The weights generation reads: ``parameters``, or with active adapters a copy in which every
+    /// adapted projection is merged (PEFT's merge, W + s·B·A), merged again when base or adapters
+    /// changed (once per optimizer step). Merging costs 2·r·in·out FLOPs per adapter, once; the
+    /// adapter path would cost 2·r·(in + out) per token of every decode step.
+    func inferenceWeights() -> FloatBuffer {
+        guard let lora = activeAdapters else { return parameters }
+        if let m = mergedStorage, m.baseVersion == parameters.version, m.adapterVersion == lora.parameters.version {
+            return m.buffer
+        }
+        let merged = mergedStorage?.buffer ?? FloatBuffer(count: layout.totalCount)
+        if mergedStorage?.baseVersion != parameters.version {
+            merged.pointer.update(from: parameters.pointer, count: layout.totalCount)
+        }
+        let r = lora.config.rank, scale = lora.config.scale
+        for ad in lora.adapters {
+            LoRA.merge(
+                merged: merged.pointer + ad.baseWeight, weight: parameters.pointer + ad.baseWeight,
+                a: lora.parameters.pointer + ad.a, b: lora.parameters.pointer + ad.b,
+                I: ad.inFeatures, O: ad.outFeatures, r: r, scale: scale)
+        }
+        merged.markModified()
+        mergedStorage = (merged, parameters.version, lora.parameters.version)
+        return merged
+    }
+
+    /// Folds the adapters into the parameters (W ← W + s·B·A, PEFT's `merge_and_unload`) and drops
+    /// them: the model then computes what it computed with them, as one weight per projection.
+    public func mergeAdapters() {
+        guard let lora = adapters else { return }
+        for ad in lora.adapters {
+            LoRA.merge(
+                merged: parameters.pointer + ad.baseWeight, weight: parameters.pointer + ad.baseWeight,
+                a: lora.parameters.pointer + ad.a, b: lora.parameters.pointer + ad.b,
+                I: ad.inFeatures, O: ad.outFeatures, r: lora.config.rank, scale: lora.config.scale)
+        }
+        parameters.markModified()
+        adapters = nil
+    }
+
+    /// The matrices of generation (q/k/v, o, gate/up, down of every layer, the LM head) of `arena`
+    /// in bf16, packed for oneDNN, repacked when the arena changed; nil where oneDNN has no packed
+    /// layout (generation then uses the plain bf16 copy).
+    func packedInferenceWeights(of arena: FloatBuffer) -> [Int: PackedBF16Matrix]? {
+        if let (matrices, id, version) = packedStorage, id == ObjectIdentifier(arena), version == arena.version {
+            return matrices
+        }
         var matrices = packedStorage?.matrices ?? [:]
         if matrices.isEmpty {
             let C = config.hiddenSize, I = config.intermediateSize, s = attentionShape
@@ -118,15 +177,19 @@ public final class LlamaModel: @unchecked Sendable {
                 matrices[offset] = m
             }
         }
-        for (offset, m) in matrices { OneDNN.pack(parameters.pointer + offset, into: m) }
-        packedStorage = (matrices, parameters.version)
+        for (offset, m) in matrices { OneDNN.pack(arena.pointer + offset, into: m) }
+        packedStorage = (matrices, ObjectIdentifier(arena), arena.version)
         return matrices
     }
 
     /// Bytes of the bf16 weight copies (0 until a bf16 product has run).
     public var bf16WeightBytes: Int {
-        (bf16Storage?.buffer.byteCount ?? 0) + (packedStorage?.matrices.values.reduce(0) { $0 + $1.byteCount } ?? 0)
+        bf16Storage.values.reduce(0) { $0 + $1.buffer.byteCount }
+            + (packedStorage?.matrices.values.reduce(0) { $0 + $1.byteCount } ?? 0)
     }
+
+    /// Bytes of the merged arena generation reads with adapters on (0 without adapters).
+    public var mergedWeightBytes: Int { (mergedStorage?.buffer.count ?? 0) * 4 }
 
     /// FLOPs of one forward pass over `tokens` tokens whose `logitRows` rows need the LM head,
     /// with `attentionPairs` = Σ T² over sequences (matmuls only: 2 per multiply-add).

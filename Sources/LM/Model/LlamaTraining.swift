@@ -59,6 +59,12 @@ extension LlamaModel {
         let lowPrecision = lowPrecisionWeights(trainingPrecision)
         /// The bf16 copy of the weight at `offset` when training in bf16.
         func b(_ offset: Int) -> UnsafePointer<BFloat16>? { lowPrecision.map { $0 + offset } }
+        // LoRA: each adapted product adds s·(x·Aᵀ)·Bᵀ right after the frozen x·Wᵀ.
+        let lora = activeAdapters
+        let loraU = lora?.workspace(rows: N).u
+        func adapt(_ l: Int, _ product: BlockProduct, _ out: UnsafeMutablePointer<Float>, _ stride: Int, _ inp: UnsafePointer<Float>) {
+            if let lora, let loraU { lora.forward(layer: l, product: product, out: out, outStride: stride, inp: inp, N: N, u: loraU) }
+        }
         batch.tokens.withUnsafeBufferPointer { tok in
             batch.positions.withUnsafeBufferPointer { pos in
                 Embedding.forward(
@@ -72,6 +78,7 @@ extension LlamaModel {
                         out: xn1, rstd: a.rstd1.pointer + l * N, inp: x, weight: w(lw.inputNorm),
                         N: N, C: C, eps: eps)
                     Matmul.forward(out: qkv, inp: xn1, weight: w(lw.qkv), weightBF16: b(lw.qkv), N: N, I: C, O: QKV)
+                    adapt(l, .qkv, qkv, QKV, xn1)
                     rope.apply(qkv, positions: pos.baseAddress!, N: N, stride: QKV, offset: 0, heads: shape.heads)
                     rope.apply(
                         qkv, positions: pos.baseAddress!, N: N, stride: QKV,
@@ -81,13 +88,16 @@ extension LlamaModel {
                         shape: shape)
                     h.update(from: x, count: N * C)
                     Matmul.forward(out: h, inp: ao, weight: w(lw.o), weightBF16: b(lw.o), N: N, I: AO, O: C, accumulate: true)
+                    adapt(l, .o, h, C, ao)
                     RMSNorm.forward(
                         out: xn2, rstd: a.rstd2.pointer + l * N, inp: h, weight: w(lw.postNorm),
                         N: N, C: C, eps: eps)
                     Matmul.forward(out: gu, inp: xn2, weight: w(lw.gateUp), weightBF16: b(lw.gateUp), N: N, I: C, O: 2 * I)
+                    adapt(l, .gateUp, gu, 2 * I, xn2)
                     SwiGLU.forward(act: act, gateUp: gu, N: N, I: I)
                     xNext.update(from: h, count: N * C)
                     Matmul.forward(out: xNext, inp: act, weight: w(lw.down), weightBF16: b(lw.down), N: N, I: I, O: C, accumulate: true)
+                    adapt(l, .down, xNext, C, act)
                 }
                 RMSNorm.forward(
                     out: a.finalNorm.pointer, rstd: a.rstdFinal.pointer,
@@ -131,7 +141,22 @@ extension LlamaModel {
         let C = config.hiddenSize, I = config.intermediateSize, L = config.numHiddenLayers
         let shape = attentionShape
         let QKV = shape.qkvStride, AO = shape.outStride, NP = config.numAttentionHeads * a.pairCapacity
-        _ = gradients  // allocate before use
+        // With LoRA adapters on, the base is frozen: no base gradient is computed (nil dWeight),
+        // and each adapted product adds its adapters' part of ∂L/∂x after the frozen one.
+        let lora = activeAdapters
+        let loraWorkspace = lora?.workspace(rows: N)
+        if let lora { _ = lora.gradients } else { _ = gradients }  // allocate before use
+        func g(_ offset: Int) -> UnsafeMutablePointer<Float>? { lora == nil ? gradients.pointer + offset : nil }
+        func adaptBack(
+            _ l: Int, _ product: BlockProduct, _ dInp: UnsafeMutablePointer<Float>, _ dOut: UnsafePointer<Float>,
+            _ stride: Int, _ inp: UnsafePointer<Float>
+        ) {
+            if let lora, let ws = loraWorkspace {
+                lora.backward(
+                    layer: l, product: product, dInp: dInp, dOut: dOut, dOutStride: stride, inp: inp, N: N,
+                    u: ws.u, du: ws.du)
+            }
+        }
         // The same bf16 weights as the forward (the parameters do not change in between).
         let lowPrecision = lowPrecisionWeights(trainingPrecision)
         func b(_ offset: Int) -> UnsafePointer<BFloat16>? { lowPrecision.map { $0 + offset } }
@@ -165,10 +190,12 @@ extension LlamaModel {
                 Matmul.backward(
                     dInp: a.dAct.pointer, dWeight: g(lw.down), dOut: dRes, inp: act, weight: w(lw.down), weightBF16: b(lw.down),
                     N: N, I: I, O: C)
+                adaptBack(l, .down, a.dAct.pointer, dRes, C, act)
                 SwiGLU.backward(dGateUp: a.dGateUp.pointer, dAct: a.dAct.pointer, gateUp: gu, N: N, I: I)
                 Matmul.backward(
                     dInp: dNorm, dWeight: g(lw.gateUp), dOut: a.dGateUp.pointer, inp: xn2,
                     weight: w(lw.gateUp), weightBF16: b(lw.gateUp), N: N, I: C, O: 2 * I)
+                adaptBack(l, .gateUp, dNorm, a.dGateUp.pointer, 2 * I, xn2)
                 RMSNorm.backward(
                     dInp: dRes, dWeight: g(lw.postNorm), dOut: dNorm, inp: h, weight: w(lw.postNorm),
                     rstd: a.rstd2.pointer + l * N, N: N, C: C, accumulate: true,
@@ -177,6 +204,7 @@ extension LlamaModel {
                 Matmul.backward(
                     dInp: a.dAttnOut.pointer, dWeight: g(lw.o), dOut: dRes, inp: ao, weight: w(lw.o), weightBF16: b(lw.o),
                     N: N, I: AO, O: C)
+                adaptBack(l, .o, a.dAttnOut.pointer, dRes, C, ao)
                 Attention.backward(
                     dQKV: a.dQKV.pointer, dOut: a.dAttnOut.pointer, probs: a.probs.pointer + l * NP,
                     qkv: qkv, segments: batch.segments, shape: shape, scratch: a.attnScratch.pointer)
@@ -189,14 +217,17 @@ extension LlamaModel {
                 Matmul.backward(
                     dInp: dNorm, dWeight: g(lw.qkv), dOut: a.dQKV.pointer, inp: xn1, weight: w(lw.qkv), weightBF16: b(lw.qkv),
                     N: N, I: C, O: QKV)
+                adaptBack(l, .qkv, dNorm, a.dQKV.pointer, QKV, xn1)
                 RMSNorm.backward(
                     dInp: dRes, dWeight: g(lw.inputNorm), dOut: dNorm, inp: x, weight: w(lw.inputNorm),
                     rstd: a.rstd1.pointer + l * N, N: N, C: C, accumulate: true,
                     scratch: a.normScratch.pointer)
             }
         }
-        batch.tokens.withUnsafeBufferPointer { tok in
-            Embedding.backward(dTable: g(layout.embed), dOut: dRes, tokens: tok.baseAddress!, N: N, C: C)
+        if let dTable = g(layout.embed) {
+            batch.tokens.withUnsafeBufferPointer { tok in
+                Embedding.backward(dTable: dTable, dOut: dRes, tokens: tok.baseAddress!, N: N, C: C)
+            }
         }
     }
 

@@ -75,12 +75,13 @@ public enum LMHead {
         }
     }
 
-    /// Backward of ``forward``: accumulates into `dX` (rows of `active`) and `dWeight`.
+    /// Backward of ``forward``: accumulates into `dX` (rows of `active`) and `dWeight` (nil: a frozen
+    /// head, whose weight gradient is not computed).
     /// - Parameters:
     ///   - dLogprob: (N) g per row.
     ///   - dEntropy: (N) h per row, or nil when no entropy term is trained.
     public static func backward(
-        dX: UnsafeMutablePointer<Float>, dWeight: UnsafeMutablePointer<Float>,
+        dX: UnsafeMutablePointer<Float>, dWeight: UnsafeMutablePointer<Float>?,
         dLogprob: UnsafePointer<Float>, dEntropy: UnsafePointer<Float>?,
         x: UnsafePointer<Float>, weight: UnsafePointer<Float>, weightBF16: UnsafePointer<BFloat16>? = nil,
         targets: UnsafePointer<Int32>, lse: UnsafePointer<Float>, entropy: UnsafePointer<Float>, active: [Int32],

@@ -34,10 +34,10 @@ public enum RMSNorm {
         }
     }
 
-    /// Writes `dInp` (overwrite, or add when `accumulate`) and accumulates `dWeight`.
+    /// Writes `dInp` (overwrite, or add when `accumulate`) and accumulates `dWeight` (nil: a frozen gain).
     /// - Parameter scratch: at least ``maxChunks`` · C floats for per-chunk dw partials.
     public static func backward(
-        dInp: UnsafeMutablePointer<Float>, dWeight: UnsafeMutablePointer<Float>,
+        dInp: UnsafeMutablePointer<Float>, dWeight: UnsafeMutablePointer<Float>?,
         dOut: UnsafePointer<Float>, inp: UnsafePointer<Float>, weight: UnsafePointer<Float>,
         rstd: UnsafePointer<Float>, N: Int, C: Int, accumulate: Bool,
         scratch: UnsafeMutablePointer<Float>
@@ -62,6 +62,7 @@ public enum RMSNorm {
                 }
             }
         }
+        guard let dWeight else { return }
         for chunk in 0..<chunks {
             let dw = scratch + chunk * C
             for c in 0..<C { dWeight[c] += dw[c] }

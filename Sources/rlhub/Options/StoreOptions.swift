@@ -32,13 +32,16 @@ func openExistingStore(_ dir: String, flag: String) throws -> RunStore {
 }
 
 /// Loads a model REF; store references (`run:ID[@STEP]`, `sha256:HEX`, `hub:RELEASE/RUN[@STEP]`,
-/// `cell:HASH`, a `.tar.zst` archive)
-/// are resolved through the store first.
+/// `cell:HASH`, a `.tar.zst` archive) are resolved through the store first, and so is the base of a
+/// LoRA adapter folder.
 func loadModel(_ ref: String, seed: UInt64, store: StoreOptions) throws -> LoadedModel {
     let storeRefs = ["run:", "sha256:", "cell:", "hub:"]
-    guard storeRefs.contains(where: ref.hasPrefix) || ref.hasSuffix(".tar.zst") else {
-        return try ModelLoader.load(ref, seed: seed)
+    var resolver: ModelResolver?  // the store is opened only when a reference needs it
+    func resolve(_ r: String) throws -> String {
+        guard storeRefs.contains(where: r.hasPrefix) || r.hasSuffix(".tar.zst") else { return r }
+        let opened = try resolver ?? ModelResolver(store: try store.open(create: r.hasSuffix(".tar.zst")))
+        resolver = opened
+        return try opened.resolve(r)
     }
-    let resolved = try ModelResolver(store: try store.open(create: ref.hasSuffix(".tar.zst"))).resolve(ref)
-    return try ModelLoader.load(resolved, seed: seed)
+    return try ModelLoader.load(try resolve(ref), seed: seed, resolveBase: resolve)
 }

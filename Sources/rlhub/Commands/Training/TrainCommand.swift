@@ -87,12 +87,13 @@ struct TrainCommand: ParsableCommand {
         let progress = ProgressLine(total: resolved.steps, start: resumeFrom?.step ?? 0)
         let final = runDir + "/final"
         try training.train(
-            threads: threads, loadModel: { loaded }, resumeFrom: resumeFrom,
+            threads: threads, loadModel: { loaded },
+            baseReference: { try ModelResolver(store: store).contentReference(resolved.model) }, resumeFrom: resumeFrom,
             progress: { step, metrics in progress.report(step: step, metrics: metrics) },
             beforeFinishing: { trainer in
                 progress.finish()
                 if FileManager.default.fileExists(atPath: final) { try FileManager.default.removeItem(atPath: final) }
-                try HFCheckpoint.save(trainer.loaded, to: final)
+                try trainer.saveFinal(to: final)
             })
         print(final)
     }
