@@ -2,7 +2,7 @@
 // rows it cannot read: an unknown status is an error naming the file, column and value.
 import Foundation
 import GRDB
-import LM
+import RLHubCore
 import Testing
 @_spi(StoreInternals) import Store
 
