@@ -4,6 +4,7 @@
 //   GET /api/runs/ID                             as `rlhub show` (RunDetail)
 //   GET /api/runs/ID/curve?metric=M&every=N      as `rlhub curve` ([{"step", M}])
 //   GET /api/runs/ID/scores                      as `rlhub scores`
+//   GET /api/runs/ID/samples?step=N&where=EXPR   as `rlhub samples --format json` ([StepSample])
 //   GET /api/checkpoints?run=ID                  as `rlhub checkpoints`, plus the hub URL of each
 //   GET /api/releases                            as `rlhub release list`
 //
@@ -13,6 +14,7 @@ import Hub
 import Hummingbird
 import RLHubCore
 import Store
+import Trainer
 
 /// A checkpoint as `rlhub checkpoints` lists it, with the URL of its archive when published.
 struct CheckpointRow: Encodable {
@@ -99,6 +101,17 @@ func addAPIRoutes(to router: Router<BasicRequestContext>, state: HubState) {
     }
     router.get("/api/runs/:id/scores") { _, context in
         await api { try Reply.json(try store.scores(run: try store.run(try context.parameters.require("id")).id)) }
+    }
+    router.get("/api/runs/:id/samples") { request, context in
+        await api {
+            let q = QueryParameters(request.uri.query)
+            let run = try store.run(try context.parameters.require("id"))
+            let filter = try q["where"].map { try SampleFilter(where: $0) } ?? .all
+            let stored = try store.samples(run: run.id, step: try q.nonNegativeInt("step"), filter: filter)
+            return try Reply.json(try stored.map { s in
+                StepSample(step: s.step, position: s.position, sample: try RolloutSample.decode(s.json))
+            })
+        }
     }
     router.get("/api/checkpoints") { request, _ in
         await api {

@@ -73,6 +73,15 @@ struct QueryParameters {
         }
         return value
     }
+
+    /// `name` as an integer ≥ 0 (a step), or nil when absent.
+    func nonNegativeInt(_ name: String) throws -> Int? {
+        guard let text = self[name] else { return nil }
+        guard let value = Int(text), value >= 0 else {
+            throw InputError(file: name, message: "must be a non-negative integer, got '\(text.prefix(40))'")
+        }
+        return value
+    }
 }
 
 /// Percent-encodes `text` for a URL query value.

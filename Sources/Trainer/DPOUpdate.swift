@@ -15,6 +15,8 @@ extension RLTrainer {
     /// of whole pairs, then clip and AdamW. Skipped (no optimizer step) without a pair.
     func updateDPO(_ rollouts: inout RolloutBatch, step: Int) throws -> [String: Double] {
         let algorithm = config.algorithm
+        // The step's samples (when due): DPO has no advantages; the policy's log-probs are π_θ_old's.
+        recordTrainingSamples(step: step, rollouts, scores: RolloutScores(), advantages: nil)
         let pairs = Self.preferencePairs(rollouts)
         guard !pairs.isEmpty, hasReference else { return ["skipped": 1, "dpo/pairs": 0] }
         // Micro-batches of whole pairs.

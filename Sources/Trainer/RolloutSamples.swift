@@ -232,3 +232,17 @@ extension RLTrainer {
         return !endTokens.contains(t.tokens[last])
     }
 }
+
+/// A stored sample as `rlhub samples --format json` and `GET /api/runs/ID/samples` give it: its
+/// step, its position within the step, and the sample.
+public struct StepSample: Encodable, Sendable {
+    public var step: Int
+    public var position: Int
+    public var sample: RolloutSample
+
+    public init(step: Int, position: Int, sample: RolloutSample) {
+        self.step = step
+        self.position = position
+        self.sample = sample
+    }
+}

@@ -167,19 +167,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         case "samples_per_step":
             let v = try int()
             samplesPerStepOverride = v == Self.defaultSamplesPerStep ? nil : v
-        // LoRA keys: defaults stored as nil (absent from the canonical JSON), targets sorted, so one
-        // adapter configuration has one hash however it was written.
-        case "lora_rank":
-            let r = try int()
-            loraRank = r == 0 ? nil : r
-        case "lora_alpha":
-            guard let v = Double(value), v > 0, v.isFinite else {
-                throw ConfigError(file: "--set", field: key, message: "must be a positive number, got '\(value)'")
-            }
-            loraAlphaOverride = v == Self.defaultLoRAAlpha ? nil : v
-        case "lora_targets":
-            let targets = try Self.parseLoRATargets(value)
-            loraTargetsOverride = targets == Self.defaultLoRATargets ? nil : targets
+        case "lora_rank", "lora_alpha", "lora_targets": try setLoRA(key, value)
         case "lr_schedule":
             guard let s = LearningRateSchedule(rawValue: value) else {
                 throw ConfigError(
@@ -210,14 +198,7 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         for (key, p) in [("rollout_dtype", rolloutDType), ("train_dtype", trainDType)] where p == .bf16 {
             if let reason = GEMM.bf16Unavailable { throw ConfigError(file: "--set", field: key, message: "bf16: \(reason)") }
         }
-        if loraRank == nil, loraAlphaOverride != nil || loraTargetsOverride != nil {
-            throw ConfigError(
-                file: "--set", field: loraAlphaOverride != nil ? "lora_alpha" : "lora_targets",
-                message: "applies to LoRA only: set lora_rank too")
-        }
-        if let r = loraRank, r > Self.upperBounds["lora_rank"]! {
-            throw ConfigError(file: "--set", field: "lora_rank", message: "must be ≤ \(Self.upperBounds["lora_rank"]!), got \(r)")
-        }
+        try validateLoRA()
         if microBatchTokens < tokenBudget {
             throw ConfigError(
                 file: "--set", field: "micro_batch_tokens",
@@ -232,26 +213,6 @@ public struct TrainConfig: Codable, Sendable, Equatable {
         "steps": 100_000_000, "eval_episodes": 1_000_000, "eval_k": 1024, "token_budget": 1 << 17,
         "micro_batch_tokens": 1 << 20, "samples_per_step": 64, "lora_rank": 4096,
     ]
-
-    /// `lora_targets`: PEFT module names separated by `+` or `,`(`q_proj+v_proj`), or `all-linear`
-    /// (PEFT's shorthand: every projection of the blocks, not the LM head).
-    static func parseLoRATargets(_ value: String) throws(ConfigError) -> [LoRATarget] {
-        if value == "all-linear" { return LoRATarget.allCases }
-        var targets: [LoRATarget] = []
-        for name in value.split(whereSeparator: { $0 == "+" || $0 == "," }) {
-            let name = name.trimmingCharacters(in: .whitespaces)
-            guard let t = LoRATarget(rawValue: name) else {
-                throw ConfigError(
-                    file: "--set", field: "lora_targets",
-                    message: "'\(name)' is not a projection; valid: all-linear, \(LoRATarget.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            targets.append(t)
-        }
-        guard !targets.isEmpty else {
-            throw ConfigError(file: "--set", field: "lora_targets", message: "names no projection")
-        }
-        return Array(Set(targets)).sorted()
-    }
 
     /// Canonical JSON (sorted keys): what the config hash covers.
     public func canonicalJSON() -> Data {

@@ -61,27 +61,9 @@ public enum TrainerCheckpoint {
         from folder: String, into model: LlamaModel, optimizer: AdamW, critic: (any Critic)?
     ) throws(InputError) -> TrainerState {
         if let adapters = model.adapters {
-            guard LoRACheckpoint.isAdapterFolder(folder) else {
-                throw InputError(file: folder, message: "not a LoRA checkpoint, and the run trains LoRA adapters")
-            }
-            if let hash = try LoRACheckpoint.base(of: folder).sha256 {
-                guard hash == LoRACheckpoint.parameterHash(model) else {
-                    throw InputError(file: folder + "/" + LoRACheckpoint.baseFile, field: "sha256", message: "the checkpoint's base differs from the run's")
-                }
-            }
-            guard try LoRACheckpoint.readConfig(folder) == adapters.config else {
-                throw InputError(file: folder + "/" + LoRACheckpoint.configFile, message: "the checkpoint's adapters differ from the run's (rank, alpha or targets)")
-            }
-            try LoRACheckpoint.readWeights(folder, into: adapters)
+            try restoreAdapters(from: folder, into: adapters, base: model)
         } else {
-            guard !LoRACheckpoint.isAdapterFolder(folder) else {
-                throw InputError(file: folder, message: "a LoRA checkpoint, and the run trains every parameter")
-            }
-            let saved = try HFCheckpoint.load(folder: folder)
-            guard saved.model.parameterCount == model.parameterCount else {
-                throw InputError(file: folder + "/config.json", message: "checkpoint model differs from the run's model")
-            }
-            model.copyParameters(from: saved.model)
+            try restoreParameters(from: folder, into: model)
         }
         let statePath = folder + "/trainer_state.json"
         guard let data = FileManager.default.contents(atPath: statePath),
@@ -99,6 +81,35 @@ public enum TrainerCheckpoint {
             critic.restore(optimizerStep: state.valueOptimizerStep ?? 0)
         }
         return state
+    }
+
+    /// A LoRA run's adapters, from a PEFT adapter folder whose base (by parameter hash) and
+    /// configuration are the run's.
+    static func restoreAdapters(from folder: String, into adapters: LoRAAdapters, base: LlamaModel) throws(InputError) {
+        guard LoRACheckpoint.isAdapterFolder(folder) else {
+            throw InputError(file: folder, message: "not a LoRA checkpoint, and the run trains LoRA adapters")
+        }
+        if let hash = try LoRACheckpoint.base(of: folder).sha256, hash != LoRACheckpoint.parameterHash(base) {
+            throw InputError(file: folder + "/" + LoRACheckpoint.baseFile, field: "sha256", message: "the checkpoint's base differs from the run's")
+        }
+        guard try LoRACheckpoint.readConfig(folder) == adapters.config else {
+            throw InputError(
+                file: folder + "/" + LoRACheckpoint.configFile,
+                message: "the checkpoint's adapters differ from the run's (rank, alpha or targets)")
+        }
+        try LoRACheckpoint.readWeights(folder, into: adapters)
+    }
+
+    /// Every parameter of a fully trained run, from a model folder of the same architecture.
+    static func restoreParameters(from folder: String, into model: LlamaModel) throws(InputError) {
+        guard !LoRACheckpoint.isAdapterFolder(folder) else {
+            throw InputError(file: folder, message: "a LoRA checkpoint, and the run trains every parameter")
+        }
+        let saved = try HFCheckpoint.load(folder: folder)
+        guard saved.model.parameterCount == model.parameterCount else {
+            throw InputError(file: folder + "/config.json", message: "checkpoint model differs from the run's model")
+        }
+        model.copyParameters(from: saved.model)
     }
 }
 

@@ -53,6 +53,16 @@ import TestSupport
         }
         let url = try #require(base, "rlhub serve printed no URL") + "/runs/\(id)/samples?step=\(step)&shade=advantage"
 
+        // The JSON API gives the step's samples as `rlhub samples --format json` prints them; a bad
+        // step is a 400 naming the parameter.
+        let api = try runProcess("/usr/bin/curl", ["-s", base! + "/api/runs/\(id)/samples?step=\(step)"])
+        let cli = try runProcess(rlhub, ["samples", id, "--store", store, "--step", "\(step)", "--format", "json"])
+        let fromAPI = try #require(try JSONSerialization.jsonObject(with: Data(api.1.utf8)) as? [[String: Any]], "\(api.1)")
+        let fromCLI = try #require(try JSONSerialization.jsonObject(with: Data(cli.1.utf8)) as? [[String: Any]], "\(cli.2)")
+        #expect(!fromAPI.isEmpty && NSArray(array: fromAPI).isEqual(to: fromCLI))
+        let bad = try runProcess("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", base! + "/api/runs/\(id)/samples?step=-1"])
+        #expect(bad.1 == "400", "step=-1 gave HTTP \(bad.1)")
+
         let width = 1200, height = 2400
         let shot = dir.path("samples.png")
         // runBrowser resolves no host; the later rule (Chromium keeps the last) lets the local server through.

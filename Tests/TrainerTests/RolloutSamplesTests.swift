@@ -86,6 +86,25 @@ struct RolloutSamplesTests {
         }
     }
 
+    /// DPO records its training samples too (no advantages; the policy's log-probs before the
+    /// step), and recording them leaves the run bit-identical.
+    @Test func dpoStepsRecordSamplesWithoutChangingTheRun() throws {
+        let (with, a) = try Self.run(try Self.config(.dpo, ["samples_every=1"]))
+        let (without, b) = try Self.run(try Self.config(.dpo, ["samples_every=0"]))
+        let train = with.samples.filter { $0.samples.first?.kind == .train }
+        #expect(train.map(\.step) == [1, 2, 3, 4] && train.allSatisfy { $0.samples.count == 4 })
+        for s in train.flatMap(\.samples) {
+            try s.validate()
+            #expect(s.advantages == nil && s.policyLogprobs != nil)
+        }
+        #expect(a == b, "same parameters")
+        for (x, y) in zip(with.records, without.records) {
+            for (name, v) in x.metrics where !name.hasPrefix("time/") && !name.hasPrefix("perf/") {
+                #expect(v.bitPattern == y.metrics[name]?.bitPattern, "\(name) at \(x.step)")
+            }
+        }
+    }
+
     @Test func defaultsKeepTheConfigHash() throws {
         let base = try smallConfig(.grpo)
         let json = String(decoding: base.canonicalJSON(), as: UTF8.self)

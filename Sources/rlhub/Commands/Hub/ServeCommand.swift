@@ -16,7 +16,7 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: """
             Every release of the store is published into STORE/hub/ at start and served under /hub/ (Range, ETag). \
             Pages: / (runs, with a --where filter box), /runs/ID, /compare?runs=A,B, /releases, /reports/EXPERIMENT. \
-            API: /api/runs?where=…&sort=…&limit=N, /api/runs/ID[/curve?metric=M&every=N|/scores], /api/checkpoints?run=ID, \
+            API: /api/runs?where=…&sort=…&limit=N, /api/runs/ID[/curve?metric=M&every=N|/scores|/samples?step=N], /api/checkpoints?run=ID, \
             /api/releases. Pushes (`rlhub push`) need a token: --push-token-file FILE or RLHUB_PUSH_TOKEN; without one, push \
             is disabled. The server listens on loopback unless --host names another address; --port 0 picks a free port. \
             The URL is printed on stderr. Example:

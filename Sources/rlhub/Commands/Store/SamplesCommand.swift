@@ -36,7 +36,7 @@ struct SamplesCommand: ParsableCommand {
             }
         }
         if output.format == .json {
-            try printJSON(decoded.map { SampleOutput(step: $0.0.step, position: $0.0.position, sample: $0.1) })
+            try printJSON(decoded.map { StepSample(step: $0.0.step, position: $0.0.position, sample: $0.1) })
             return
         }
         if decoded.isEmpty {
@@ -80,9 +80,3 @@ struct SamplesCommand: ParsableCommand {
     }
 }
 
-/// A sample as `rlhub samples --format json` prints it.
-struct SampleOutput: Encodable {
-    var step: Int
-    var position: Int
-    var sample: RolloutSample
-}
