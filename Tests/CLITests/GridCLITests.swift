@@ -115,13 +115,25 @@ struct GridCLITests {
         #expect(storedBase?["sha256"] as? String == base?["sha256"] as? String)
         // run:ID loads base + adapter: the same log-probs as the exported adapter on the exported base,
         // and not the warm-up's.
-        func logprobs(_ ref: String) throws -> String {
+        func logprobs(_ ref: String, in store: String = store) throws -> String {
             let r = try rlhub("logprobs", "--model", ref, "--text", "1+2=3", "--store", store, "--format", "json")
             #expect(r.status == 0, "\(ref): \(r.err)")
             return r.out
         }
         #expect(try logprobs("run:\(lora)") == logprobs(out + "/adapter"))
         #expect(try logprobs("run:\(lora)") != logprobs("run:\(warmup)"))
+        // A release ships each adapter and, once, the base it names (the warm-up's checkpoint, a run
+        // of the release); pulled into a fresh store, hub:RELEASE/RUN loads base + adapter.
+        #expect(try rlhub("release", "create", "lora-v1", "--store", store).status == 0)
+        let hub = dir + "/hub"
+        let published = try rlhub("publish", "lora-v1", "--to", hub, "--store", store)
+        #expect(published.status == 0, "\(published.err)")
+        let blobs = try FileManager.default.subpathsOfDirectory(atPath: hub + "/blobs").filter { $0.hasSuffix(".tar.zst") }
+        let archives = try checkpoints(warmup).count + checkpoints(lora).count
+        #expect(blobs.count == archives && blobs.contains { $0.hasSuffix(warmupSHA + ".tar.zst") }, "\(blobs)")
+        let pulled = dir + "/pulled"
+        #expect(try rlhub("pull", hub, "--store", pulled).status == 0)
+        #expect(try logprobs("hub:lora-v1/\(lora)", in: pulled) == logprobs("run:\(lora)"))
         // A re-run reproduces it bit for bit.
         let verify = try rlhub("verify", lora, "--store", store)
         #expect(verify.status == 0 && verify.out.contains("identical"), "\(verify.out) \(verify.err)")
