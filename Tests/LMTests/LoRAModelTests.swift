@@ -121,6 +121,36 @@ struct LoRAModelTests {
         #expect(after[7] != Float(z[7]))
     }
 
+    /// The sampler's bf16 copies follow the arena they came from: after the adapters are merged
+    /// and new ones attached, generation computes the new adapted model (as a fresh model does),
+    /// never the copies of the old merged arena.
+    @Test(.enabled(if: GEMM.bf16Unavailable == nil, "no bf16 matmul on this CPU"))
+    func bf16GenerationFollowsNewAdapters() {
+        func logits(_ model: LlamaModel) -> [Float] {
+            let cache = KVCache(config: model.config, slots: 1, capacity: 16)
+            let p = model.extend(cache: cache, tokens: [1, 5, 9, 2], slots: [0, 0, 0, 0], logitRows: [3])
+            return Array(UnsafeBufferPointer(start: p, count: model.config.vocabSize))
+        }
+        let model = adaptedModel(seed: 6)
+        model.inferencePrecision = .bf16
+        let before = logits(model)
+        model.mergeAdapters()
+        let next = LoRAAdapters(for: model, config: LoRAConfig(rank: 2, alpha: 3, targets: allTargets), seed: 21)
+        for i in 0..<next.parameterCount { next.parameters[i] += 0.3 }
+        next.parameters.markModified()
+        model.adapters = next
+        let after = logits(model)
+        let fresh = LlamaModel(config: model.config)
+        fresh.copyParameters(from: model)
+        let copy = LoRAAdapters(for: fresh, config: next.config, seed: nil)
+        copy.parameters.pointer.update(from: next.parameters.pointer, count: next.parameterCount)
+        copy.parameters.markModified()
+        fresh.adapters = copy
+        fresh.inferencePrecision = .bf16
+        #expect(bitEqual(after, logits(fresh)))
+        #expect(!bitEqual(after, before))
+    }
+
     @Test func theBaseGetsNoGradient() {
         let model = adaptedModel()
         let batch = TrainingBatch(sequences: sequences)

@@ -161,7 +161,7 @@ public enum LoRACheckpoint {
                     message: "the adapter was trained on another base (parameters \(hash.prefix(12)), loaded base \(actual.prefix(12)))")
             }
         }
-        let adapters = LoRAAdapters(for: loaded.model, config: try readConfig(folder), seed: 0)
+        let adapters = LoRAAdapters(for: loaded.model, config: try readConfig(folder), seed: nil)
         try readWeights(folder, into: adapters)
         loaded.model.adapters = adapters
     }

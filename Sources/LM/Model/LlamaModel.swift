@@ -26,16 +26,23 @@ public final class LlamaModel: @unchecked Sendable {
     /// the trainer's (`train_dtype`). bf16 is mixed precision: fp32 master weights, gradients and optimizer.
     public var trainingPrecision: GEMM.Precision = .fp32
     /// bf16 copies of weight arenas (``parameters``; with adapters also the merged arena generation
-    /// reads), each with the arena's version it was converted from.
-    var bf16Storage: [ObjectIdentifier: (buffer: BFloat16Buffer, version: Int)] = [:]
+    /// reads), each with the arena it was converted from — held, so that a later arena can never
+    /// pass for it — and that arena's version.
+    var bf16Storage: [(arena: FloatBuffer, buffer: BFloat16Buffer, version: Int)] = []
     /// The sampler's bf16 weights in oneDNN's packed layout, by parameter offset, and the arena and
     /// version they were packed from.
-    var packedStorage: (matrices: [Int: PackedBF16Matrix], arena: ObjectIdentifier, version: Int)?
+    var packedStorage: (matrices: [Int: PackedBF16Matrix], arena: FloatBuffer, version: Int)?
     /// LoRA adapters (LoRAAdapters.swift). While ``adaptersEnabled``, every projection they target
     /// computes `x·(W + s·B·A)ᵀ`, the base is frozen, and the training backward computes the
     /// adapters' gradients only (``LoRAAdapters/gradients``; ``gradients`` stays unallocated).
     public var adapters: LoRAAdapters? {
-        didSet { mergedStorage = nil }
+        didSet {
+            // Copies derived from the merged arena go with it (the packed matrices are kept, to be
+            // repacked from whichever arena generation reads next).
+            mergedStorage = nil
+            bf16Storage.removeAll { $0.arena !== parameters }
+            if let packed = packedStorage, packed.arena !== parameters { packedStorage = (packed.matrices, parameters, -1) }
+        }
     }
     /// Off: the model computes its base (a LoRA run's KL reference is the same weights, adapters off).
     public var adaptersEnabled = true
@@ -111,11 +118,11 @@ public final class LlamaModel: @unchecked Sendable {
     /// optimizer step, not per call).
     func bf16Parameters(of arena: FloatBuffer? = nil) -> UnsafePointer<BFloat16> {
         let arena = arena ?? parameters
-        let key = ObjectIdentifier(arena)
-        if let (copy, version) = bf16Storage[key], version == arena.version { return UnsafePointer(copy.pointer) }
-        let copy = bf16Storage[key]?.buffer ?? BFloat16Buffer(count: layout.totalCount)
+        let index = bf16Storage.firstIndex { $0.arena === arena }
+        if let index, bf16Storage[index].version == arena.version { return UnsafePointer(bf16Storage[index].buffer.pointer) }
+        let copy = index.map { bf16Storage[$0].buffer } ?? BFloat16Buffer(count: layout.totalCount)
         BFloat16Conversion.convert(arena.pointer, to: copy.pointer, count: layout.totalCount)
-        bf16Storage[key] = (copy, arena.version)
+        if let index { bf16Storage[index].version = arena.version } else { bf16Storage.append((arena, copy, arena.version)) }
         return UnsafePointer(copy.pointer)
     }
 
@@ -162,7 +169,7 @@ public final class LlamaModel: @unchecked Sendable {
     /// in bf16, packed for oneDNN, repacked when the arena changed; nil where oneDNN has no packed
     /// layout (generation then uses the plain bf16 copy).
     func packedInferenceWeights(of arena: FloatBuffer) -> [Int: PackedBF16Matrix]? {
-        if let (matrices, id, version) = packedStorage, id == ObjectIdentifier(arena), version == arena.version {
+        if let (matrices, packedFrom, version) = packedStorage, packedFrom === arena, version == arena.version {
             return matrices
         }
         var matrices = packedStorage?.matrices ?? [:]
@@ -178,18 +185,15 @@ public final class LlamaModel: @unchecked Sendable {
             }
         }
         for (offset, m) in matrices { OneDNN.pack(arena.pointer + offset, into: m) }
-        packedStorage = (matrices, ObjectIdentifier(arena), arena.version)
+        packedStorage = (matrices, arena, arena.version)
         return matrices
     }
 
     /// Bytes of the bf16 weight copies (0 until a bf16 product has run).
     public var bf16WeightBytes: Int {
-        bf16Storage.values.reduce(0) { $0 + $1.buffer.byteCount }
+        bf16Storage.reduce(0) { $0 + $1.buffer.byteCount }
             + (packedStorage?.matrices.values.reduce(0) { $0 + $1.byteCount } ?? 0)
     }
-
-    /// Bytes of the merged arena generation reads with adapters on (0 without adapters).
-    public var mergedWeightBytes: Int { (mergedStorage?.buffer.count ?? 0) * 4 }
 
     /// FLOPs of one forward pass over `tokens` tokens whose `logitRows` rows need the LM head,
     /// with `attentionPairs` = Σ T² over sequences (matmuls only: 2 per multiply-add).

@@ -86,8 +86,9 @@ public final class LoRAAdapters: @unchecked Sendable {
     var activations: (u: FloatBuffer, du: FloatBuffer, rows: Int)?
 
     /// Adapters for `model` with PEFT's initialisation; A draws from a counter-based stream keyed by
-    /// (seed, adapter index, 4096-element block), so it does not depend on the thread count.
-    public init(for model: LlamaModel, config: LoRAConfig, seed: UInt64) {
+    /// (seed, adapter index, 4096-element block), so it does not depend on the thread count. A nil
+    /// seed leaves A and B zero, for adapters about to be read from a checkpoint.
+    public init(for model: LlamaModel, config: LoRAConfig, seed: UInt64?) {
         self.config = config
         let c = model.config, r = config.rank
         let C = c.hiddenSize, I = c.intermediateSize, D = c.headDim
@@ -113,6 +114,7 @@ public final class LoRAAdapters: @unchecked Sendable {
         }
         self.adapters = adapters
         parameters = FloatBuffer(count: offset)
+        guard let seed else { return }
         for (index, adapter) in adapters.enumerated() {
             let bound = 1 / Float(adapter.inFeatures).squareRoot()
             let a = parameters.pointer + adapter.a
