@@ -14,8 +14,13 @@ public enum OpenBLASCore {
     /// Marks a process that was already re-executed once (prevents loops).
     static let reexecMarker = "RLHUB_OPENBLAS_REEXEC"
 
-    /// True in the process that ``reexecIfNeeded()`` started (the core type was rlhub's choice).
+    /// True in the process that ``reexecIfNeeded()`` started.
     public static var wasReexecuted: Bool { ProcessInfo.processInfo.environment[reexecMarker] != nil }
+
+    /// True when rlhub, not the user, set the environment variable `key` (it re-executed with it).
+    public static func setByRLHub(_ key: String) -> Bool {
+        (ProcessInfo.processInfo.environment[reexecMarker] ?? "").split(separator: ",").contains { $0 == key }
+    }
 
     /// CPU feature flags from `/proc/cpuinfo` (Linux), empty if unreadable.
     public static func cpuFlags(cpuinfo: String? = nil) -> Set<String> {
@@ -41,22 +46,33 @@ public enum OpenBLASCore {
         return "Prescott"
     }
 
-    /// Re-executes the current program with `OPENBLAS_CORETYPE` set when OpenBLAS picked a
-    /// slower core than the CPU supports. Returns normally when nothing needs doing: the user set
-    /// the variable (their choice is honoured), the right core is already active, or this process
-    /// is the re-executed one. Call first thing in `main`.
+    /// The variables to set before the libraries load, given the environment and the CPU: the
+    /// core type when OpenBLAS picked (`active`) a slower one than `flags` allow, and the thread
+    /// wait policies of ``ThreadWaitPolicy``. A variable the user set is never overridden.
+    public static func pendingVariables(environment env: [String: String], flags: Set<String>, active: String) -> [(String, String)] {
+        var pending: [(String, String)] = []
+        let best = bestCore(flags: flags)
+        if env[environmentKey] == nil && active.lowercased() != best.lowercased() { pending.append((environmentKey, best)) }
+        pending += ThreadWaitPolicy.pendingVariables(environment: env)
+        return pending
+    }
+
+    /// Re-executes the current program once with ``pendingVariables(environment:flags:active:)``
+    /// set. Returns normally when nothing needs doing or this process is the re-executed one (its
+    /// marker lists the variables rlhub set). Call first thing in `main`.
     public static func reexecIfNeeded() {
         let env = ProcessInfo.processInfo.environment
-        if env[environmentKey] != nil || env[reexecMarker] != nil { return }
-        let best = bestCore(flags: cpuFlags())
-        if BLAS.coreName.lowercased() == best.lowercased() { return }
-        setenv(environmentKey, best, 1)
-        setenv(reexecMarker, "1", 1)
+        if env[reexecMarker] != nil { return }
+        let pending = pendingVariables(environment: env, flags: cpuFlags(), active: BLAS.coreName)
+        if pending.isEmpty { return }
+        for (key, value) in pending { setenv(key, value, 1) }
+        setenv(reexecMarker, pending.map(\.0).joined(separator: ","), 1)
         let args = CommandLine.arguments
         var cArgs = args.map { strdup($0) }
         cArgs.append(nil)
         execv("/proc/self/exe", &cArgs)
-        // execv only returns on failure: carry on with the slow kernels rather than fail.
-        unsetenv(environmentKey)
+        // execv only returns on failure: carry on as we are rather than fail.
+        for (key, _) in pending { unsetenv(key) }
+        unsetenv(reexecMarker)
     }
 }

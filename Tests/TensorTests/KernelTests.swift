@@ -396,4 +396,19 @@ struct OpenBLASCoreTests {
         #expect(OpenBLASCore.bestCore(flags: ["avx"]) == "Sandybridge")
         #expect(OpenBLASCore.bestCore(flags: []) == "Prescott")
     }
+
+    /// The core type is set only when OpenBLAS picked a slower one; wait policies only when the
+    /// user chose none; nothing the user set is overridden.
+    @Test func pendingVariablesRespectTheUser() {
+        let avx512: Set<String> = ["avx512f", "avx512bw", "avx512dq", "avx512vl", "avx512cd"]
+        func keys(_ env: [String: String], active: String) -> [String: String] {
+            Dictionary(uniqueKeysWithValues: OpenBLASCore.pendingVariables(environment: env, flags: avx512, active: active))
+        }
+        #expect(keys([:], active: "Prescott") == ["OPENBLAS_CORETYPE": "SkylakeX", "OMP_WAIT_POLICY": "PASSIVE",
+                                                   "OPENBLAS_THREAD_TIMEOUT": "4"])
+        #expect(keys([:], active: "SkylakeX") == ["OMP_WAIT_POLICY": "PASSIVE", "OPENBLAS_THREAD_TIMEOUT": "4"])
+        #expect(keys(["OPENBLAS_CORETYPE": "Haswell", "GOMP_SPINCOUNT": "1000", "OPENBLAS_THREAD_TIMEOUT": "28"],
+                     active: "Haswell").isEmpty)
+        #expect(keys(["OMP_WAIT_POLICY": "ACTIVE"], active: "SkylakeX") == ["OPENBLAS_THREAD_TIMEOUT": "4"])
+    }
 }

@@ -28,6 +28,8 @@ struct DoctorCommand: ParsableCommand {
         var openblas_core_selected: String
         var openblas_coretype_env: String?
         var threads: Int
+        /// The thread wait policy variables in effect (ThreadWaitPolicy), by name.
+        var thread_wait: [String: String]
         var sgemm_gflops_2048: Double
         var onednn_version: String
         var onednn_isa: String
@@ -59,7 +61,9 @@ struct DoctorCommand: ParsableCommand {
             source_sha256: CodeVersion.current.sourceHash, openblas_config: BLAS.config, openblas_core: BLAS.coreName,
             openblas_core_selected: OpenBLASCore.bestCore(flags: flags),
             openblas_coretype_env: ProcessInfo.processInfo.environment[OpenBLASCore.environmentKey],
-            threads: threads, sgemm_gflops_2048: (gflops * 10).rounded() / 10,
+            threads: threads,
+            thread_wait: Dictionary(uniqueKeysWithValues: ThreadWaitPolicy.describe().compactMap { v in v.value.map { (v.key, $0) } }),
+            sgemm_gflops_2048: (gflops * 10).rounded() / 10,
             onednn_version: OneDNN.version, onednn_isa: OneDNN.isa, onednn_bf16: OneDNN.bf16Implementation,
             bf16_gflops_2048: bf16.map { ($0 * 10).rounded() / 10 },
             sqlite: SystemLibraries.sqliteVersion(), libarchive: archive?.details ?? CheckpointArchive.libarchiveVersion,
@@ -71,8 +75,10 @@ struct DoctorCommand: ParsableCommand {
         print("  source       \(report.source_sha256) (SHA-256 of the source tree this binary was compiled from)")
         print("OpenBLAS       \(report.openblas_config)")
         print("  core         \(report.openblas_core) (selected for this CPU: \(report.openblas_core_selected)"
-              + (report.openblas_coretype_env.map { ", OPENBLAS_CORETYPE=\($0)" + (OpenBLASCore.wasReexecuted ? " set by rlhub" : " set by the user") } ?? "") + ")")
+              + (report.openblas_coretype_env.map { ", OPENBLAS_CORETYPE=\($0)" + (OpenBLASCore.setByRLHub(OpenBLASCore.environmentKey) ? " set by rlhub" : " set by the user") } ?? "") + ")")
         print("  threads      \(threads)")
+        let waits = ThreadWaitPolicy.describe().compactMap { v in v.value.map { "\(v.key)=\($0)" + (v.byRLHub ? " (rlhub)" : " (user)") } }
+        print("  idle threads " + (waits.isEmpty ? "spin (library defaults)" : waits.joined(separator: ", ")))
         print(String(format: "  sgemm        %.1f GFLOP/s (2048³, median of 5)", gflops))
         print("oneDNN         \(report.onednn_version) (ISA \(report.onednn_isa))")
         if let bf16, let impl = report.onednn_bf16 {
