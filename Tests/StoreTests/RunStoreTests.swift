@@ -1,12 +1,24 @@
 import Foundation
 import GRDB
 import RLHubCore
+import Synchronization
 import Testing
 @_spi(StoreInternals) import Store
 
+/// Folders made by ``temporaryFolder(_:)``; removed when the test process exits, so test runs do
+/// not leave stores behind in the temporary directory.
+private let createdFolders = Mutex<[String]>([])
+private let removeCreatedFoldersAtExit: Void = {
+    atexit {
+        for path in createdFolders.withLock({ $0 }) { try? FileManager.default.removeItem(atPath: path) }
+    }
+}()
+
 func temporaryFolder(_ name: String) -> String {
+    _ = removeCreatedFoldersAtExit
     let path = NSTemporaryDirectory() + "rlhub-store-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
     try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    createdFolders.withLock { $0.append(path) }
     return path
 }
 

@@ -278,6 +278,18 @@ struct AttentionTests {
         } } } } }
         expectClose(out, full, atol: 1e-5, rtol: 1e-4, "cached")
     }
+
+    /// The decode step's weighted sum of values gives the scalar loop's bits at every width
+    /// (whole 32-column blocks, a tail, only a tail).
+    @Test(arguments: [32, 64, 40, 7])
+    func weightedSumMatchesTheScalarLoopBitForBit(width D: Int) {
+        let L = 13
+        let w = randomFloats(L, seed: 5), v = randomFloats(L * D, seed: 6)
+        var expected = [Float](repeating: 0, count: D), out = [Float](repeating: .nan, count: D)
+        for t in 0..<L { for d in 0..<D { expected[d] += w[t] * v[t * D + d] } }
+        w.withPtr { wp in v.withPtr { vp in out.withMutPtr { Attention.weightedSum($0, weights: wp, values: vp, count: L, width: D) } } }
+        #expect(out.map(\.bitPattern) == expected.map(\.bitPattern))
+    }
 }
 
 @Suite("LMHead")
