@@ -140,10 +140,13 @@ import Store
         #expect(md.contains("| rloo | add | 2 | 0.500 | -2.677 | 3.677 |"))
         #expect(md.contains("### never/logged\n\n_No run recorded never/logged._"))
         #expect(md.contains("### tis/clip\\_frac\n"))
+        #expect(md.contains("| grpo | add | 3 | 0.1250 | 0.1250 | 0.1250 |\n\n_Not recorded by rloo._\n\n### never"), "\(md)")
+        #expect(md.components(separatedBy: "Not recorded by").count == 2, "only tis/clip_frac misses an algorithm")
         // HTML: linked from the navigation, one inline chart per logged metric, the same note.
         #expect(html.contains("<a href=\"#training-metrics\">Training metrics</a>"))
         #expect(html.contains("<section id=\"training-metrics\">"))
         #expect(html.contains("<h3>never/logged</h3>\n<p class=\"note\">No run recorded never/logged.</p>"))
+        #expect(html.contains("</table></div>\n<p class=\"note\">Not recorded by rloo.</p>\n<h3>never/logged</h3>"))
         #expect(svgElements(in: html).count == byPath.keys.filter { $0.hasSuffix(".svg") }.count)
         for svg in svgElements(in: html) { #expect(parseXML(svg).error == nil) }
     }

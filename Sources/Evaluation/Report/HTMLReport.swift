@@ -168,6 +168,8 @@ enum HTMLReport {
             }
             html += table(header: ["algorithm", "task", "n", "run mean", "CI low", "CI high"],
                           numeric: [2, 3, 4, 5], rows: rows)
+            let without = doc.algorithmsWithout(section)
+            if !without.isEmpty { html += emptyNote(Notes.notRecorded(by: without)) }
         }
         return html + "</section>\n"
     }

@@ -158,6 +158,8 @@ public enum MarkdownReport {
                 rows: section.rows.map { r in
                     [escape(r.algorithm), escape(r.task), "\(r.runs)"] + ReportFormat.metricCells(r.mean, r.low, r.high)
                 })
+            let without = doc.algorithmsWithout(section)
+            if !without.isEmpty { md += "_\(escape(Notes.notRecorded(by: without)))_\n\n" }
         }
         return md
     }

@@ -102,6 +102,12 @@ struct ReportDocument {
         return rows
     }
 
+    /// The report's algorithms with no row in `section` (they logged the metric on no task, e.g.
+    /// RLOO's `entropy` when every row of every update was inert).
+    func algorithmsWithout(_ section: MetricSection) -> [String] {
+        data.algorithms.filter { a in !section.rows.contains { $0.algorithm == a } }
+    }
+
     /// Whether some series of `panel` has a drawable point.
     static func hasPoint(_ panel: LearningCurvePanel) -> Bool {
         panel.series.contains { s in s.points.contains { $0.x.isFinite && $0.mean.isFinite } }
@@ -163,6 +169,9 @@ public enum Notes {
         + "run's mean over its steps with a finite value, then the mean over n runs with its Student-t 95% "
         + "interval. Steps without a finite value are left out."
     public static func noMetric(_ metric: String) -> String { "No run recorded \(metric)." }
+    public static func notRecorded(by algorithms: [String]) -> String {
+        "Not recorded by \(algorithms.joined(separator: ", "))."
+    }
     public static let noGains = "No run has a step-0 score to pair its final score with."
     public static let noCompute = "No compute recorded for these runs."
 
