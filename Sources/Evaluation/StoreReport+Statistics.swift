@@ -83,17 +83,19 @@ extension StoreReport {
             return LearningCurvePanel(
                 task: task, xLabel: "step", yLabel: "test accuracy",
                 series: runs.algorithms.compactMap { algorithm in
-                    bands.first { $0.group == algorithm }.map(curveSeries)
+                    bands.first { $0.group == algorithm }.map { curveSeries($0) }
                 })
         }
     }
 
-    /// One band as a chart series: its mean at each step, and the band only over several runs.
-    static func curveSeries(_ band: CurveBand) -> CurveSeries {
+    /// One band as a chart series: its mean at each step, and the band only over several runs,
+    /// clipped to [0, 1] unless `clip` is false (a training metric can take any value).
+    static func curveSeries(_ band: CurveBand, clip: Bool = true) -> CurveSeries {
         let hasBand = band.runs > 1
+        func bound(_ x: Double) -> Double { clip ? clipped(x) : x }
         return CurveSeries(label: band.group, points: band.steps.indices.map {
             CurvePoint(x: Double(band.steps[$0]), mean: band.mean[$0],
-                       low: hasBand ? clipped(band.lower[$0]) : .nan, high: hasBand ? clipped(band.upper[$0]) : .nan)
+                       low: hasBand ? bound(band.lower[$0]) : .nan, high: hasBand ? bound(band.upper[$0]) : .nan)
         })
     }
 

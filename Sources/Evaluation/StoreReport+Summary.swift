@@ -108,8 +108,12 @@ extension StoreReport {
     }
 
     /// Every stored score of every reported run, then its compute at its last step (left out
-    /// where it was not recorded).
-    static func dataTable(_ reported: [RunRecord], scores: [String: [ScoreRecord]], costs: [String: RunCompute]) -> DataTable {
+    /// where it was not recorded), then the run means of the report's training metrics
+    /// (`run_mean/NAME`, where the run recorded the metric).
+    static func dataTable(
+        _ reported: [RunRecord], scores: [String: [ScoreRecord]], costs: [String: RunCompute],
+        runMeans: [String: [(metric: String, value: Double)]] = [:]
+    ) -> DataTable {
         var rows: [[DataValue]] = []
         for run in reported {
             for score in scores[run.id] ?? [] {
@@ -121,6 +125,10 @@ extension StoreReport {
                                   ("compute/tokens_trained", cost.tokensTrained)] where value.isFinite {
                 rows.append([.text(label(run)), .text(run.task), .text(run.id), .integer(run.seed), .integer(run.stepsDone),
                              .text(name), .number(value)])
+            }
+            for (metric, value) in runMeans[run.id] ?? [] {
+                rows.append([.text(label(run)), .text(run.task), .text(run.id), .integer(run.seed), .integer(run.stepsDone),
+                             .text(runMeanPrefix + metric), .number(value)])
             }
         }
         return DataTable(columns: ["algorithm", "task", "run", "seed", "step", "metric", "value"], rows: rows)

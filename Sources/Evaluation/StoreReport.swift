@@ -1,7 +1,8 @@
 // rlhub — a report of one experiment in the store: selects its finished runs, computes the
 // statistics and fills a `ReportData` for `ReportWriter`. The stages are in StoreReport+Runs
 // (load), +Statistics (matrices, aggregates, curves, final scores), +Gains (gain over the warm
-// start, compute) and +Summary (words, provenance, data).
+// start, compute), +Metrics (training metrics the options name) and +Summary (words, provenance,
+// data).
 //
 // What is compared: within an experiment every (algorithm, task) cell is one configuration up to
 // the seed (one `group_hash`), so runs are grouped by their algorithm label per task. A cell whose
@@ -49,12 +50,15 @@ public enum StoreReport {
         /// The held-out set of each task as the spec evaluates it, stated in the summary (empty:
         /// not known, say nothing).
         public var heldOut: [HeldOutSet]
+        /// Per-step training metrics to show beside held-out accuracy (`entropy`,
+        /// `mismatch/k3`, …; docs/metrics.md), in this order; empty: no training-metrics section.
+        public var metrics: [String]
 
         public init(
             bootstrapReps: Int = 2000, bootstrapSeed: UInt64 = 0,
             taus: [Double] = (0...20).map { Double($0) / 20 }, smoothing: Double = 0,
             curvePoints: Int? = 200, algorithmOrder: [String] = [], taskOrder: [String] = [],
-            description: String = "", heldOut: [HeldOutSet] = []
+            description: String = "", heldOut: [HeldOutSet] = [], metrics: [String] = []
         ) {
             self.bootstrapReps = bootstrapReps
             self.bootstrapSeed = bootstrapSeed
@@ -65,6 +69,7 @@ public enum StoreReport {
             self.taskOrder = taskOrder
             self.description = description
             self.heldOut = heldOut
+            self.metrics = metrics
         }
     }
 
@@ -89,7 +94,7 @@ public enum StoreReport {
 
     /// The report of the finished runs of `experiment` that `filter` selects (warm-ups aside):
     /// load the runs and scores, then the score matrices, the aggregates and gains over them, the
-    /// curves, and the words and records around them.
+    /// curves, the training metrics `options.metrics` names, and the words and records around them.
     ///
     /// - Throws: ``InputError`` naming the experiment when no finished run matches, or when none
     ///   of them has a held-out accuracy score.
@@ -104,6 +109,7 @@ public enum StoreReport {
         let gains = gainRows(algorithms: algorithms, tasks: tasks, runs: runs.runs, start: runs.start, final: runs.final)
         let gainSummary = gainSummary(algorithms: algorithms, tasks: tasks, gainsOf: runs.gains, bootstrap: bootstrap)
         let costs = try runCosts(store: store, of: runs.reported)
+        let trainingMetrics = try trainingMetrics(store: store, runs, options: options)
         return ReportData(
             title: "Experiment \(experiment)",
             description: summary(runs, filter: filter, options: options, gains: gains, gainSummary: gainSummary),
@@ -118,8 +124,9 @@ public enum StoreReport {
             finalScores: finalScoreRows(runs),
             gains: gains, gainSummary: gainSummary,
             compute: computeRows(algorithms: algorithms, tasks: tasks, runs: runs.runs, compute: costs, gains: gains),
+            metrics: trainingMetrics.sections,
             provenance: provenanceRows(runs.reported, releases: try store.releases(), costs: costs),
-            data: dataTable(runs.reported, scores: runs.scores, costs: costs))
+            data: dataTable(runs.reported, scores: runs.scores, costs: costs, runMeans: trainingMetrics.runMeans))
     }
 
     // MARK: - Helpers

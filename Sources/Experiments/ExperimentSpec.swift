@@ -26,12 +26,18 @@ import Yams
 ///   - add:digits=2
 ///   - {name: lake, task: "frozenlake:size=3", steps: 30, warmup: {steps: 150, set: {lr: 3e-3}}}
 /// seeds: [0, 1, 2]
+/// report:                            # optional: what `rlhub report` adds to held-out accuracy
+///   metrics: [entropy, response_length/mean]   # training metrics (docs/metrics.md) per step and per run
 /// ```
 ///
 /// Settings apply in this order, later ones winning: the preset, the spec's `set`, the task's
 /// `set`, the algorithm's `set`, then `steps` (the task's, else the spec's), `evaluation` and
 /// `checkpoints`. A warm-up takes the spec's `set`, the task's `set`, the warm-up's `set`, then the
 /// task's `warmup.set`; its steps are the task's `warmup.steps`, else the warm-up's.
+///
+/// `report` changes no cell (no config or group hash): `report.metrics` names per-step training
+/// metrics the report shows beside held-out accuracy, each over training steps per task and as
+/// the mean over a run's steps per algorithm and task.
 public struct ExperimentSpec: Sendable, Equatable {
     /// One algorithm axis entry.
     public struct Algorithm: Sendable, Equatable {
@@ -88,6 +94,8 @@ public struct ExperimentSpec: Sendable, Equatable {
     public var algorithms: [Algorithm]
     public var tasks: [Task]
     public var seeds: [Int]
+    /// Training metrics the report shows (`report: {metrics: [...]}`), in the order given.
+    public var reportMetrics: [String] = []
     /// The file's text (stored with the experiment) and where it came from.
     public var text: String
     public var path: String
@@ -95,7 +103,7 @@ public struct ExperimentSpec: Sendable, Equatable {
 
 extension ExperimentSpec {
     static let topKeys = ["name", "description", "model", "warmup", "set", "steps", "evaluation", "checkpoints",
-                          "algorithms", "tasks", "seeds"]
+                          "algorithms", "tasks", "seeds", "report"]
 
     /// Reads and validates a spec file; errors name the file, line and column.
     public static func load(_ path: String) throws -> ExperimentSpec {
@@ -176,6 +184,7 @@ extension ExperimentSpec {
         if let seeds = top["seeds"] {
             spec.seeds = try reader.sequence(seeds, context: "seeds").map { try reader.int($0, min: 0) }
         }
+        if let report = top["report"] { spec.reportMetrics = try Self.reportMetrics(report, reader: reader) }
         for (label, names) in [("algorithms", spec.algorithms.map(\.name)), ("tasks", spec.tasks.map(\.name)), ("seeds", spec.seeds.map(String.init))] {
             if names.isEmpty { throw reader.error(top[label] ?? root, "\(label): needs at least one entry") }
             if let dup = Self.firstDuplicate(names) {
@@ -184,6 +193,23 @@ extension ExperimentSpec {
         }
         try SpecValidation.check(spec, reader: reader, top: top)
         return spec
+    }
+
+    /// `report: {metrics: [NAME, ...]}`: distinct, non-empty metric names in file order.
+    static func reportMetrics(_ node: Node, reader: SpecReader) throws -> [String] {
+        let report = try reader.mapping(node, allowed: ["metrics"], context: "report")
+        guard let list = report["metrics"] else { return [] }
+        var names: [String] = []
+        for item in try reader.sequence(list, context: "report: metrics") {
+            guard let name = item.scalar?.string else {
+                throw reader.error(item, "report: metrics: expected a metric name such as entropy (docs/metrics.md)")
+            }
+            let trimmed = name.trimmingCharacters(in: .whitespaces)
+            guard !trimmed.isEmpty else { throw reader.error(item, "report: metrics: a metric name is empty") }
+            guard !names.contains(trimmed) else { throw reader.error(item, "report: metrics: '\(trimmed)' appears twice") }
+            names.append(trimmed)
+        }
+        return names
     }
 
     /// `add:digits=2` → `add`.

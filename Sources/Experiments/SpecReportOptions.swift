@@ -1,5 +1,5 @@
-// rlhub — what a report takes from an experiment's spec: its description and the order of its
-// algorithms and tasks. `rlhub report SPEC` reads the file; `rlhub report NAME` and the served
+// rlhub — what a report takes from an experiment's spec: its description, the order of its
+// algorithms and tasks, and the training metrics of its `report: {metrics}`. `rlhub report SPEC` reads the file; `rlhub report NAME` and the served
 // `/reports/NAME` read the spec text stored with the experiment, so all three give the same report.
 import Evaluation
 import Foundation
@@ -7,13 +7,14 @@ import Store
 import Tasks
 
 extension ExperimentSpec {
-    /// `options` with this spec's description and algorithm and task order.
+    /// `options` with this spec's description, algorithm and task order and report metrics.
     public func reportOptions(_ options: StoreReport.Options = StoreReport.Options()) -> StoreReport.Options {
         var options = options
         options.algorithmOrder = algorithms.map(\.name)
         options.taskOrder = tasks.map(\.name)
         options.description = description
         options.heldOut = heldOutSets()
+        options.metrics = reportMetrics
         return options
     }
 

@@ -115,6 +115,30 @@ let smallSpec = """
         #expect(failure(smallSpec.replacingOccurrences(of: "max_new_tokens: 4", with: "steps: 4")).contains("set it with the spec's steps"))
     }
 
+    /// `report: {metrics: [...]}` names the training metrics of the report, in order, and
+    /// changes no cell; a wrong shape or key is an InputError at its line and column.
+    @Test func reportMetricsAreReadAndChecked() throws {
+        let withReport = smallSpec + "\nreport:\n  metrics: [entropy, mismatch/k3, response_length/mean]\n"
+        let spec = try ExperimentSpec.parse(withReport, path: "r.yaml")
+        #expect(spec.reportMetrics == ["entropy", "mismatch/k3", "response_length/mean"])
+        #expect(spec.reportOptions().metrics == spec.reportMetrics)
+        let plain = try ExperimentSpec.parse(smallSpec, path: "r.yaml")
+        #expect(plain.reportMetrics.isEmpty && plain.reportOptions().metrics.isEmpty)
+        #expect(try GridExpansion.cells(spec).map(\.configHash) == GridExpansion.cells(plain).map(\.configHash))
+        #expect(try ExperimentSpec.parse(smallSpec + "\nreport: {}\n", path: "r.yaml").reportMetrics.isEmpty)
+
+        func report(_ line: String) -> String { failure(smallSpec + "\n" + line + "\n") }
+        #expect(report("report: {metrics: entropy}") == "bad.yaml: line 18, column 19: report: metrics: expected a list")
+        #expect(report("report: [entropy]") == "bad.yaml: line 18, column 9: report: expected a mapping of keys")
+        #expect(report("report: {metric: [entropy]}").hasPrefix(
+            "bad.yaml: line 18, column 10: report: unknown key 'metric' (did you mean 'metrics'?)"))
+        #expect(report("report: {metrics: [entropy, [a, b]]}").hasPrefix("bad.yaml: line 18, column 29: report: metrics: expected a metric name"))
+        #expect(report("report: {metrics: [entropy, entropy]}") == "bad.yaml: line 18, column 29: report: metrics: 'entropy' appears twice")
+        #expect(report("report: {metrics: [entropy, '']}") == "bad.yaml: line 18, column 29: report: metrics: a metric name is empty")
+        #expect(report("reports: {metrics: [entropy]}").contains("line 18, column 1: spec: unknown key 'reports' (did you mean 'report'?)"))
+        #expect(throws: InputError.self) { try ExperimentSpec.parse(smallSpec + "\nreport: {metrics: 3}\n", path: "bad.yaml") }
+    }
+
     @Test func editDistance() {
         #expect(SpecReader.editDistance("kitten", "sitting") == 3)
         #expect(SpecReader.editDistance("", "abc") == 3)

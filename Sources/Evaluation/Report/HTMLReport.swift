@@ -27,10 +27,11 @@ enum HTMLReport {
             html += "<p class=\"lead\">\(xmlEscape(data.description))</p>\n"
         }
         html += "<p class=\"source\">Source: \(xmlEscape(data.generatedFrom))</p>\n</header>\n"
-        html += navigation
+        html += navigation(doc)
         html += summary(doc)
         html += aggregates(doc)
         html += learningCurves(doc)
+        html += trainingMetrics(doc)
         html += figureSection(
             id: "performance-profile", title: "Performance profile", chart: doc.profileChart,
             note: Notes.profile, empty: Notes.noProfile)
@@ -54,15 +55,15 @@ enum HTMLReport {
 
     // MARK: - Sections
 
-    private static let navigation = """
-        <nav><a href="#summary">Summary</a> <a href="#aggregates">Aggregate metrics</a> \
-        <a href="#learning-curves">Learning curves</a> \
-        <a href="#performance-profile">Performance profile</a> \
-        <a href="#probability-of-improvement">Probability of improvement</a> \
-        <a href="#final-scores">Final scores</a> <a href="#gains">Gain over warm start</a> \
-        <a href="#compute">Compute</a> <a href="#provenance">Provenance</a></nav>
-
-        """
+    /// Links to the sections; "Training metrics" only when the report has that section.
+    private static func navigation(_ doc: ReportDocument) -> String {
+        let sections = [("summary", "Summary"), ("aggregates", "Aggregate metrics"), ("learning-curves", "Learning curves")]
+            + (doc.metricCharts.isEmpty ? [] : [("training-metrics", "Training metrics")])
+            + [("performance-profile", "Performance profile"), ("probability-of-improvement", "Probability of improvement"),
+               ("final-scores", "Final scores"), ("gains", "Gain over warm start"), ("compute", "Compute"),
+               ("provenance", "Provenance")]
+        return "<nav>" + sections.map { "<a href=\"#\($0.0)\">\($0.1)</a>" }.joined(separator: " ") + "</nav>\n"
+    }
 
     private static func summary(_ doc: ReportDocument) -> String {
         let data = doc.data
@@ -137,6 +138,40 @@ enum HTMLReport {
             }
         }
         return html + "</div>\n</section>\n"
+    }
+
+    /// Per training metric: its panels, then its run-mean table; a metric no run logged is a note.
+    /// Nothing at all when the report names no training metric.
+    private static func trainingMetrics(_ doc: ReportDocument) -> String {
+        guard !doc.metricCharts.isEmpty else { return "" }
+        var html = "<section id=\"training-metrics\">\n<h2>Training metrics</h2>\n"
+        html += "<p class=\"caption\">\(xmlEscape(Notes.metrics))</p>\n"
+        for (section, charts) in doc.metricCharts {
+            html += "<h3>\(xmlEscape(section.metric))</h3>\n"
+            guard !section.isEmpty else {
+                html += emptyNote(Notes.noMetric(section.metric))
+                continue
+            }
+            html += "<div class=\"grid\">\n"
+            for (panel, chart) in charts {
+                if let chart {
+                    html += figure(chart)
+                } else {
+                    html += "<figure class=\"empty\"><figcaption>\(xmlEscape(panel.task))</figcaption>"
+                        + emptyNote(Notes.noPoints) + "</figure>\n"
+                }
+            }
+            html += "</div>\n"
+            let rows = section.rows.map { r in
+                [swatch(r.algorithm, doc.palette) + xmlEscape(r.algorithm), xmlEscape(r.task), "\(r.runs)"]
+                    + ReportFormat.metricCells(r.mean, r.low, r.high).map(xmlEscape)
+            }
+            html += table(header: ["algorithm", "task", "n", "run mean", "CI low", "CI high"],
+                          numeric: [2, 3, 4, 5], rows: rows)
+            let without = doc.algorithmsWithout(section)
+            if !without.isEmpty { html += emptyNote(Notes.notRecorded(by: without)) }
+        }
+        return html + "</section>\n"
     }
 
     private static func figureSection(id: String, title: String, chart: ReportChart?, note: String,

@@ -54,6 +54,8 @@ public enum MarkdownReport {
             }
         }
 
+        md += trainingMetrics(doc)
+
         md += "## Performance profile\n\n"
         md += doc.profileChart.map { Notes.profile + "\n\n" + image($0) }
             ?? "_\(Notes.noProfile)_\n\n"
@@ -133,6 +135,32 @@ public enum MarkdownReport {
                 })
         }
         md += "Numbers in long format: [data.csv](data.csv).\n"
+        return md
+    }
+
+    /// Per training metric: its panels and its run-mean table; a metric no run logged is a
+    /// note. Nothing at all when the report names no training metric.
+    private static func trainingMetrics(_ doc: ReportDocument) -> String {
+        guard !doc.metricCharts.isEmpty else { return "" }
+        var md = "## Training metrics\n\n" + Notes.metrics + "\n\n"
+        for (section, charts) in doc.metricCharts {
+            md += "### \(escape(section.metric))\n\n"
+            guard !section.isEmpty else {
+                md += "_\(escape(Notes.noMetric(section.metric)))_\n\n"
+                continue
+            }
+            for (panel, chart) in charts {
+                md += chart.map(image) ?? "_\(escape(panel.task)): \(Notes.noPoints)_\n\n"
+            }
+            md += table(
+                header: ["algorithm", "task", "n", "run mean", "CI low", "CI high"],
+                right: [2, 3, 4, 5],
+                rows: section.rows.map { r in
+                    [escape(r.algorithm), escape(r.task), "\(r.runs)"] + ReportFormat.metricCells(r.mean, r.low, r.high)
+                })
+            let without = doc.algorithmsWithout(section)
+            if !without.isEmpty { md += "_\(escape(Notes.notRecorded(by: without)))_\n\n" }
+        }
         return md
     }
 

@@ -30,7 +30,8 @@ public struct Palette: Sendable, Equatable {
     }
 
     /// The palette of a report: ``ReportData/algorithms`` first, then any other name in order of
-    /// first appearance (learning curves, aggregates, profile, matrix, scores, provenance).
+    /// first appearance (learning curves, aggregates, profile, matrix, scores, provenance, training
+    /// metrics).
     public init(for data: ReportData) {
         var names = data.algorithms
         for panel in data.learningCurves { names += panel.series.map(\.label) }
@@ -39,6 +40,10 @@ public struct Palette: Sendable, Equatable {
         names += data.improvement?.algorithms ?? []
         names += data.finalScores.map(\.algorithm)
         names += data.provenance.map(\.algorithm)
+        for section in data.metrics {
+            for panel in section.curves { names += panel.series.map(\.label) }
+            names += section.rows.map(\.algorithm)
+        }
         self.init(names)
     }
 

@@ -53,6 +53,9 @@ public struct ReportData: Sendable, Equatable {
     public var gainSummary: [ReportInterval]
     /// Mean compute per run for each (algorithm, task); empty to leave the section out.
     public var compute: [ComputeRow]
+    /// Training metrics shown after the learning curves ("Training metrics"), one section per
+    /// metric in this order; empty leaves the section out of the page and its navigation.
+    public var metrics: [MetricSection]
     /// One row per run: where every number came from.
     public var provenance: [ProvenanceRow]
     /// The long-format table written to `data.csv`.
@@ -64,7 +67,7 @@ public struct ReportData: Sendable, Equatable {
         learningCurves: [LearningCurvePanel] = [], aggregates: [AggregatePanel] = [],
         performanceProfile: ProfileChart? = nil, improvement: ImprovementMatrix? = nil,
         finalScores: [FinalScoreRow] = [], gains: [GainRow] = [], gainSummary: [ReportInterval] = [],
-        compute: [ComputeRow] = [],
+        compute: [ComputeRow] = [], metrics: [MetricSection] = [],
         provenance: [ProvenanceRow] = [], data: DataTable = DataTable(columns: [], rows: [])
     ) {
         self.title = title
@@ -82,6 +85,7 @@ public struct ReportData: Sendable, Equatable {
         self.gains = gains
         self.gainSummary = gainSummary
         self.compute = compute
+        self.metrics = metrics
         self.provenance = provenance
         self.data = data
     }
@@ -131,6 +135,51 @@ public struct CurvePoint: Sendable, Equatable {
 
     public init(x: Double, mean: Double, low: Double = .nan, high: Double = .nan) {
         self.x = x
+        self.mean = mean
+        self.low = low
+        self.high = high
+    }
+}
+
+// MARK: - Training metrics
+
+/// One per-step training metric (`entropy`, `mismatch/k3`, …) over the compared runs.
+public struct MetricSection: Sendable, Equatable {
+    /// The metric's stored name, e.g. "mismatch/k3"; also the y-axis label of its panels.
+    public var metric: String
+    /// One panel per task some run logged the metric on: its value over training steps per
+    /// algorithm, the mean over runs with a band that is not clipped (the metric is unbounded).
+    public var curves: [LearningCurvePanel]
+    /// Its run mean per (algorithm, task); empty (with ``curves``) when no run logged the metric.
+    public var rows: [MetricRow]
+
+    public init(metric: String, curves: [LearningCurvePanel], rows: [MetricRow]) {
+        self.metric = metric
+        self.curves = curves
+        self.rows = rows
+    }
+
+    /// Whether no run logged the metric (the section is then a one-line note).
+    public var isEmpty: Bool { rows.isEmpty && curves.isEmpty }
+}
+
+/// A training metric of one algorithm on one task: each run's mean over its steps with a finite
+/// value x̄ᵣ, then the mean over the `runs` runs and its Student-t 95% interval,
+/// x̄ ± t₀.₉₇₅,ₙ₋₁ · sd(x̄ᵣ)/√n.
+public struct MetricRow: Sendable, Equatable {
+    public var algorithm: String
+    public var task: String
+    /// Runs that logged the metric.
+    public var runs: Int
+    public var mean: Double
+    /// Interval bounds; NaN when there is none (one run).
+    public var low: Double
+    public var high: Double
+
+    public init(algorithm: String, task: String, runs: Int, mean: Double, low: Double = .nan, high: Double = .nan) {
+        self.algorithm = algorithm
+        self.task = task
+        self.runs = runs
         self.mean = mean
         self.low = low
         self.high = high

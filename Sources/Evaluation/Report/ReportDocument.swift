@@ -20,12 +20,15 @@ struct ReportDocument {
     let aggregateChart: ReportChart?
     /// One chart per panel with points; panels without any point become notes.
     let curveCharts: [(panel: LearningCurvePanel, chart: ReportChart?)]
+    /// Per training metric, one chart per panel with points (panels without any become notes).
+    let metricCharts: [(section: MetricSection, charts: [(panel: LearningCurvePanel, chart: ReportChart?)])]
     let profileChart: ReportChart?
     let improvementChart: ReportChart?
 
     /// Every chart in page order.
     var charts: [ReportChart] {
         [aggregateChart].compactMap { $0 } + curveCharts.compactMap(\.chart)
+            + metricCharts.flatMap { $0.charts.compactMap(\.chart) }
             + [profileChart, improvementChart].compactMap { $0 }
     }
 
@@ -42,14 +45,21 @@ struct ReportDocument {
 
         var used: Set<String> = []
         curveCharts = data.learningCurves.map { panel in
-            let hasPoint = panel.series.contains { s in
-                s.points.contains { $0.x.isFinite && $0.mean.isFinite }
-            }
-            guard hasPoint else { return (panel, nil) }
+            guard Self.hasPoint(panel) else { return (panel, nil) }
             let file = Self.uniqueName("learning-curve-" + Self.slug(panel.task), used: &used)
             return (panel, ReportChart(
                 file: file, caption: "Learning curves: \(panel.task)",
                 svg: ReportCharts.learningCurves(panel, palette: palette)))
+        }
+        metricCharts = data.metrics.map { section in
+            (section, section.curves.map { panel in
+                guard Self.hasPoint(panel) else { return (panel, nil) }
+                let file = Self.uniqueName(
+                    "metric-" + Self.slug(section.metric) + "-" + Self.slug(panel.task), used: &used)
+                return (panel, ReportChart(
+                    file: file, caption: "\(section.metric) over training: \(panel.task)",
+                    svg: ReportCharts.trainingMetric(panel, palette: palette)))
+            })
         }
 
         if let profile = data.performanceProfile, !profile.taus.isEmpty,
@@ -90,6 +100,17 @@ struct ReportDocument {
             for e in metric.estimates where !rows.contains(e.algorithm) { rows.append(e.algorithm) }
         }
         return rows
+    }
+
+    /// The report's algorithms with no row in `section` (they logged the metric on no task, e.g.
+    /// RLOO's `entropy` when every row of every update was inert).
+    func algorithmsWithout(_ section: MetricSection) -> [String] {
+        data.algorithms.filter { a in !section.rows.contains { $0.algorithm == a } }
+    }
+
+    /// Whether some series of `panel` has a drawable point.
+    static func hasPoint(_ panel: LearningCurvePanel) -> Bool {
+        panel.series.contains { s in s.points.contains { $0.x.isFinite && $0.mean.isFinite } }
     }
 
     /// "config hash" shortened for tables.
@@ -142,6 +163,15 @@ public enum Notes {
     public static let compute = "Compute per run (mean over n runs): CPU seconds of the worker (user + system, "
         + "all threads, evaluations included), tokens the policy generated in its training rollouts, and "
         + "loss tokens of its updates (× PPO epochs); gain per CPU minute = mean gain / mean CPU minutes."
+    public static let metrics = "Training metrics named in the spec's report: metrics (docs/metrics.md), over "
+        + "the compared runs' training steps. Charts: per task, the mean over an algorithm's runs at each step "
+        + "they all logged, with its Student-t 95% band (not clipped: these metrics are unbounded). Table: each "
+        + "run's mean over its steps with a finite value, then the mean over n runs with its Student-t 95% "
+        + "interval. Steps without a finite value are left out."
+    public static func noMetric(_ metric: String) -> String { "No run recorded \(metric)." }
+    public static func notRecorded(by algorithms: [String]) -> String {
+        "Not recorded by \(algorithms.joined(separator: ", "))."
+    }
     public static let noGains = "No run has a step-0 score to pair its final score with."
     public static let noCompute = "No compute recorded for these runs."
 

@@ -22,7 +22,10 @@ struct ReportCommand: ParsableCommand {
             resamples, seed 0), performance profiles, P(A > B) for every pair, final scores, the \
             gain over the warm start (each run's final minus its step-0 score, paired by seed, \
             Student-t 95%), compute per run (CPU seconds, tokens generated and trained) and run \
-            provenance. The same store gives byte-identical files.
+            provenance. A spec's `report: {metrics: [NAME, ...]}` adds those training metrics \
+            (docs/metrics.md): per task over training steps (mean with a 95% band, not clipped) and \
+            each run's mean per algorithm and task (mean over runs, Student-t 95%). The same store \
+            gives byte-identical files.
             """)
 
     @OptionGroup var storeOptions: StoreOptions
