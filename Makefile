@@ -92,8 +92,8 @@ bench: build model
 store-bench: build-bin
 	scripts/store-bench.sh
 
-## publish-baselines: publish the release baselines-v2 of experiments/baseline.yaml from this
-## checkout's code beside baselines-v1 in baselines/, and its report into reports/baseline/:
+## publish-baselines: publish the release baselines-v3 of experiments/baseline.yaml from this
+## checkout's code beside baselines-v1 and -v2 in baselines/, and its report into reports/baseline/:
 ## grid into a fresh store, release, publish, report
 publish-baselines: build-bin
 	scripts/publish-baselines.sh

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Publishes the release `baselines-v2` from the code in this checkout, beside the releases already
-# in baselines/ (baselines-v1 stays: its index entry, store and archives are kept as they are):
+# Publishes the release `baselines-v3` from the code in this checkout, beside the releases already
+# in baselines/ (baselines-v1 and -v2 stay: their index entries, stores and archives are kept as they are):
 #   1. `rlhub grid experiments/baseline.yaml` into a fresh store (the cells of `make baseline`),
-#   2. `rlhub release create baselines-v2` of the experiment's runs,
+#   2. `rlhub release create baselines-v3` of the experiment's runs,
 #   3. `rlhub publish` into a copy of baselines/ (hub layout; checkpoint archives of seed 0 on the
 #      arithmetic task for the SFT warm start, GRPO, DAPO and PPO, to keep the folder small; every
 #      other run keeps its checkpoint hash in the index), swapped in when complete,
@@ -11,7 +11,7 @@
 # BaselinesHubCLITests). Needs a clean checkout: the runs record the code version.
 # Usage: scripts/publish-baselines.sh [STORE]   (default: a new folder under /tmp)
 #   HUB=DIR      the hub folder (default baselines)        REPORT=DIR  (default reports/baseline)
-#   RELEASE=NAME (default baselines-v2)                    SPEC=FILE   (default experiments/baseline.yaml)
+#   RELEASE=NAME (default baselines-v3)                    SPEC=FILE   (default experiments/baseline.yaml)
 #   CHECKPOINTS=FILTER  the runs whose archives are published (default: seed 0 on add, sft/grpo/dapo/ppo)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +19,7 @@ BIN=.build/release/rlhub
 STORE=${1:-$(mktemp -d /tmp/rlhub-baselines-XXXXXX)/store}
 HUB=${HUB:-baselines}
 REPORT=${REPORT:-reports/baseline}
-RELEASE=${RELEASE:-baselines-v2}
+RELEASE=${RELEASE:-baselines-v3}
 SPEC=${SPEC:-experiments/baseline.yaml}
 DEFAULT_CHECKPOINTS="seed = 0 and task = 'add' and algo in ('sft', 'grpo', 'dapo', 'ppo')"
 CHECKPOINTS=${CHECKPOINTS:-$DEFAULT_CHECKPOINTS}
