@@ -94,7 +94,7 @@ public final class BatchGenerator {
         var completions = (0..<slots).map {
             Completion(prompt: $0 / n, sample: $0 % n, tokens: [], logprobs: [], finishReason: .length)
         }
-        let sampler = Sampler(vocabularySize: V)
+        let draws = ParallelDraws(vocabularySize: V, rows: slots)
         // 1. Prefill all prompts in one pass.
         var tokens: [Int32] = [], slotOf: [Int32] = [], lastRows: [Int] = []
         for (p, prompt) in request.prompts.enumerated() {
@@ -104,23 +104,24 @@ public final class BatchGenerator {
         }
         var logits = model.extend(cache: cache, tokens: tokens, slots: slotOf, logitRows: lastRows)
         // 2. Share each prompt's prefix with its group, and draw every slot's first token.
+        for s in 0..<slots where s % n != 0 { cache.copySlot(from: (s / n) * n, to: s) }
         var active: [Int] = []
         var next: [Int32] = []
-        for s in 0..<slots {
-            let p = s / n
-            if s % n != 0 { cache.copySlot(from: p * n, to: s) }
-            if sample(&completions[s], logits + p * V, request, sampler, onToken, slot: s) {
-                active.append(s)
-                next.append(completions[s].tokens.last ?? 0)
-            }
+        let prefill = UnsafePointer(logits)
+        draws.draw((0..<slots).map { uniform(completions[$0], request) }, logits: { prefill + ($0 / n) * V }, request.sampling)
+        for s in 0..<slots where record(&completions[s], draws.drawn[s], request, onToken, slot: s) {
+            active.append(s)
+            next.append(completions[s].tokens.last ?? 0)
         }
         // 3. Decode the unfinished slots together.
         while !active.isEmpty {
             logits = model.extend(
                 cache: cache, tokens: next, slots: active.map { Int32($0) }, logitRows: Array(0..<active.count))
+            let step = UnsafePointer(logits)
+            draws.draw(active.map { uniform(completions[$0], request) }, logits: { step + $0 * V }, request.sampling)
             var stillActive: [Int] = [], stillNext: [Int32] = []
             for (k, s) in active.enumerated()
-            where sample(&completions[s], logits + k * V, request, sampler, onToken, slot: s) {
+            where record(&completions[s], draws.drawn[k], request, onToken, slot: s) {
                 stillActive.append(s)
                 stillNext.append(completions[s].tokens.last ?? 0)
             }
@@ -130,15 +131,17 @@ public final class BatchGenerator {
         return completions
     }
 
-    /// Draws one token for `c`; returns whether the completion continues.
-    private func sample(
-        _ c: inout Completion, _ logits: UnsafePointer<Float>, _ r: GenerationRequest, _ sampler: Sampler,
+    /// The draw of `c`'s next token: its uniform, keyed by (seed, step, prompt, sample, position).
+    private func uniform(_ c: Completion, _ r: GenerationRequest) -> DrawRequest {
+        .sample(u: samplingUniform(
+            seed: r.seed, step: r.step, prompt: r.firstPromptIndex + c.prompt, sample: c.sample, position: c.tokens.count))
+    }
+
+    /// Appends the drawn token `t` to `c`; returns whether the completion continues.
+    private func record(
+        _ c: inout Completion, _ t: SampledToken, _ r: GenerationRequest,
         _ onToken: ((Int, Int32) -> Void)?, slot: Int
     ) -> Bool {
-        let u = samplingUniform(
-            seed: r.seed, step: r.step, prompt: r.firstPromptIndex + c.prompt, sample: c.sample,
-            position: c.tokens.count)
-        let t = sampler.sample(logits, r.sampling, u: u)
         c.tokens.append(t.token)
         c.logprobs.append(t.logprob)
         onToken?(slot, t.token)

@@ -148,13 +148,17 @@ public final class EpisodeRunner {
         var logits = model.extend(cache: cache, tokens: packed, slots: owner, logitRows: lastRows)
         var rowOfSlot = (0..<S).map { $0 / n }
         for s in 0..<S where s % n != 0 { cache.copySlot(from: (s / n) * n, to: s) }
-        let sampler = Sampler(vocabularySize: V)
+        let draws = ParallelDraws(vocabularySize: V, rows: S)
 
         // 3. Sample, step environments, feed replies, until every episode ends.
         while true {
             var ended: [Int] = []
-            for s in 0..<S where slots[s].active {
-                sample(&slots[s], logits + rowOfSlot[s] * V, request, sampler: sampler)
+            let drawing = (0..<S).filter { slots[$0].active }
+            let requests = drawing.map { drawRequest(&slots[$0], request) }
+            let step = UnsafePointer(logits), rowOf = rowOfSlot
+            draws.draw(requests, logits: { step + rowOf[drawing[$0]] * V }, request.sampling)
+            for (k, s) in drawing.enumerated() {
+                record(draws.drawn[k], in: &slots[s], request)
                 if slots[s].pending != nil { ended.append(s) }
             }
             if !ended.isEmpty {
@@ -185,23 +189,24 @@ public final class EpisodeRunner {
         return try body()
     }
 
-    /// Samples one token for an episode; at the end of a turn records the turn's text as
-    /// `pending` for the environment.
-    private func sample(_ slot: inout Slot, _ logits: UnsafePointer<Float>, _ r: EpisodeRequest, sampler: Sampler) {
-        var t = slot.trajectory
-        defer { slot.trajectory = t }
-        let drawn: SampledToken
+    /// What to draw next for an episode: its scripted token (teacher forcing, consumed here) or a
+    /// sample with the uniform keyed by (seed, step, group, sample, position).
+    private func drawRequest(_ slot: inout Slot, _ r: EpisodeRequest) -> DrawRequest {
         if var script = slot.script, let turn = script.first, let forced = turn.first {
-            // Teacher forcing: the scripted token, with the model's log-prob under softmax(z/τ).
             script[0].removeFirst()
             if script[0].isEmpty { script.removeFirst() }
             slot.script = script
-            drawn = SampledToken(token: forced, logprob: sampler.logprob(of: forced, logits, temperature: r.sampling.temperature))
-        } else {
-            let u = samplingUniform(
-                seed: r.seed, step: r.step, prompt: t.groupID, sample: t.sample, position: slot.generated)
-            drawn = sampler.sample(logits, r.sampling, u: u)
+            return .forced(forced)
         }
+        let t = slot.trajectory
+        return .sample(u: samplingUniform(seed: r.seed, step: r.step, prompt: t.groupID, sample: t.sample, position: slot.generated))
+    }
+
+    /// Appends a drawn token to an episode; at the end of a turn records the turn's text as
+    /// `pending` for the environment.
+    private func record(_ drawn: SampledToken, in slot: inout Slot, _ r: EpisodeRequest) {
+        var t = slot.trajectory
+        defer { slot.trajectory = t }
         slot.generated += 1
         if t.spans.last?.source != .policy {
             t.spans.append(TokenSpan(start: t.tokens.count, length: 0, source: .policy, policyVersion: r.step))
