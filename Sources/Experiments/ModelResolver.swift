@@ -49,7 +49,23 @@ public struct ModelResolver {
 
     /// Loads `ref`: store references resolved, and a LoRA checkpoint's base resolved the same way.
     public func load(_ ref: String, seed: UInt64) throws -> LoadedModel {
-        try ModelLoader.load(try resolve(ref), seed: seed, resolveBase: resolve)
+        try ModelLoader.load(try resolve(ref), seed: seed, resolveBase: resolveBase)
+    }
+
+    /// ``resolve(_:)`` for the base a LoRA adapter names: a `sha256:HEX` base that is not in this
+    /// store (a hub that published the adapter without it, or a pull of another release) is a
+    /// one-line error naming the hash and how to provide it.
+    public func resolveBase(_ ref: String) throws -> String {
+        if ref.hasPrefix("sha256:") {
+            let hex = String(ref.dropFirst("sha256:".count))
+            let cached = cacheFolder(sha256: hex).map { FileManager.default.fileExists(atPath: $0) } ?? false
+            if (try? BlobStore.validate(sha256: hex)) != nil, !cached, try !store.blobs.contains(sha256: hex) {
+                throw InputError(
+                    file: ref, message: "the LoRA adapter's base checkpoint is not in this store; pull a hub release that publishes it "
+                        + "(rlhub pull SOURCE --release NAME) or add its archive (any command with --model BASE.tar.zst puts it in the store)")
+            }
+        }
+        return try resolve(ref)
     }
 
     /// The trainer of a stored run: its starting model loaded, and a LoRA run's base named by

@@ -3,7 +3,8 @@
 //   HUB/index.json                          this file's format: releases, runs, checkpoints, and
 //                                           the SHA-256 and size of every other file listed
 //   HUB/releases/NAME/store.sqlite          the release's subset of a store (same schema)
-//   HUB/blobs/sha256/ab/<64 hex>.tar.zst    checkpoint archives, content-addressed
+//   HUB/blobs/sha256/ab/<64 hex>.tar.zst    checkpoint archives, content-addressed (with the base
+//                                           archives of published LoRA adapters, each once)
 //
 // Any HTTP server or object store can host the folder; nothing in it needs a server to run. Every
 // path in the index is checked against these three shapes before it is used, so an index cannot
@@ -106,6 +107,25 @@ public struct HubIndex: Codable, Sendable, Equatable {
                     }
                 }
             }
+            for base in release.bases ?? [] {
+                let bfield = "\(field).bases[\(base.sha256.prefix(16))]"
+                do { try BlobStore.validate(sha256: base.sha256) } catch {
+                    throw InputError(file: source, field: bfield + ".sha256", message: "not a SHA-256 digest")
+                }
+                guard base.url == HubPath.blob(base.sha256) else {
+                    throw InputError(file: source, field: bfield + ".url", message: "must be '\(HubPath.blob(base.sha256))', is '\(base.url)'")
+                }
+                guard files[base.url]?.sha256 == base.sha256, files[base.url]?.bytes == base.bytes else {
+                    throw InputError(file: source, field: bfield, message: "not listed in 'files' with the same hash and size")
+                }
+            }
+            // A base an archive names is published by the same release.
+            let published = release.publishedArchives
+            for archive in published.values {
+                if let base = archive.base, published[base] == nil {
+                    throw InputError(file: source, field: "\(field).base[\(archive.sha256.prefix(16))]", message: "names an archive the release does not publish")
+                }
+            }
         }
     }
 
@@ -153,9 +173,13 @@ public struct HubRelease: Codable, Sendable, Equatable {
     /// The release's store subset (`releases/NAME/store.sqlite`).
     public var store: HubStoreFile
     public var runs: [HubRun]
+    /// The base archives published because a published LoRA adapter names them by content
+    /// (`sha256:HEX` in its `rlhub_base.json`), each once; nil when there are none, so an index
+    /// without LoRA adapters reads and encodes as before (and an older rlhub ignores the key).
+    public var bases: [HubBaseArchive]?
 
     enum CodingKeys: String, CodingKey {
-        case name, notes, filter, created, store, runs
+        case name, notes, filter, created, store, runs, bases
         case rlhubVersion = "rlhub_version", schemaVersion = "schema_version"
     }
 }
@@ -208,6 +232,61 @@ public struct HubCheckpoint: Codable, Sendable, Equatable {
     public var bytes: Int64
     /// The archive's path relative to the hub (`blobs/sha256/ab/<hex>.tar.zst`), when published.
     public var url: String?
+    /// For a LoRA adapter whose base archive the release publishes: that archive's SHA-256, so a
+    /// pull of this checkpoint fetches its base too. Absent otherwise.
+    public var base: String?
+
+    public init(step: Int, sha256: String, bytes: Int64, url: String?, base: String? = nil) {
+        self.step = step
+        self.sha256 = sha256
+        self.bytes = bytes
+        self.url = url
+        self.base = base
+    }
+}
+
+/// A base archive a release publishes for its LoRA adapters (see ``HubRelease/bases``).
+public struct HubBaseArchive: Codable, Sendable, Equatable {
+    public var sha256: String
+    public var bytes: Int64
+    /// `blobs/sha256/ab/<hex>.tar.zst`.
+    public var url: String
+    /// Its own base, when it is itself a LoRA adapter whose base the release publishes.
+    public var base: String?
+
+    public init(sha256: String, bytes: Int64, url: String, base: String? = nil) {
+        self.sha256 = sha256
+        self.bytes = bytes
+        self.url = url
+        self.base = base
+    }
+}
+
+extension HubRelease {
+    /// Every archive the release publishes (its checkpoints with a URL and its bases), by SHA-256.
+    public var publishedArchives: [String: HubBaseArchive] {
+        var all: [String: HubBaseArchive] = [:]
+        for run in runs {
+            for c in run.checkpoints {
+                if let url = c.url { all[c.sha256] = HubBaseArchive(sha256: c.sha256, bytes: c.bytes, url: url, base: c.base) }
+            }
+        }
+        for base in bases ?? [] { all[base.sha256] = base }
+        return all
+    }
+
+    /// `archives` and, recursively, the bases they name, each once, in first-needed order.
+    public func withBases(_ archives: [HubBaseArchive]) -> [HubBaseArchive] {
+        let published = publishedArchives
+        var seen = Set<String>(), out: [HubBaseArchive] = [], queue = archives
+        while !queue.isEmpty {
+            let next = queue.removeFirst()
+            guard seen.insert(next.sha256).inserted else { continue }
+            out.append(next)
+            if let base = next.base, let archive = published[base] { queue.append(archive) }
+        }
+        return out
+    }
 }
 
 /// The three shapes of path a hub holds, and their validation.

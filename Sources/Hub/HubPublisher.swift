@@ -25,6 +25,26 @@ public enum HubPublisher {
     ///   made in this store, or a hub folder whose index this rlhub cannot read.
     @discardableResult
     public static func publish(store: RunStore, release name: String, to dir: String, checkpointRuns: Set<String>? = nil) throws -> HubIndex {
+        try publication(store: store, release: name, to: dir, checkpointRuns: checkpointRuns).index
+    }
+
+    /// What ``publication(store:release:to:checkpointRuns:)`` did.
+    public struct Publication: Sendable {
+        /// The hub's new index.
+        public var index: HubIndex
+        /// Base archives published because a published LoRA adapter names them (SHA-256, each once).
+        public var basesAdded: [String]
+        /// Published adapters whose base is not an archive of this store: (adapter archive, base
+        /// reference as the adapter records it). Users of the hub must provide those bases.
+        public var basesMissing: [(adapter: String, reference: String)]
+    }
+
+    /// ``publish(store:release:to:checkpointRuns:)``, with what it did about LoRA bases.
+    ///
+    /// Every published archive that is a LoRA adapter (an `rlhub_base.json` naming its base as
+    /// `sha256:HEX`) brings its base archive along when the store has it, recursively (a base may
+    /// itself be an adapter), each archive once however many adapters share it.
+    public static func publication(store: RunStore, release name: String, to dir: String, checkpointRuns: Set<String>? = nil) throws -> Publication {
         let record = try store.release(name)
         let fm = FileManager.default
         try fm.createDirectory(atPath: dir + "/releases/\(name)", withIntermediateDirectories: true)
@@ -37,7 +57,7 @@ public enum HubPublisher {
 
         // Runs and their archives.
         var runs: [HubRun] = []
-        var blobFiles: [String: HubFile] = [:]
+        var published: [String] = []  // archives, in publishing order
         for run in try store.runSummaries(release: name) {
             let id = run.id
             var checkpoints: [HubCheckpoint] = []
@@ -49,15 +69,49 @@ public enum HubPublisher {
                 if !unpublishedUpstream, checkpointRuns?.contains(id) ?? true {
                     url = HubPath.blob(c.sha256)
                     try copyBlob(store: store, sha256: c.sha256, to: dir + "/" + url!)
-                    blobFiles[url!] = HubFile(sha256: c.sha256, bytes: c.bytes)
+                    published.append(c.sha256)
                 }
                 checkpoints.append(HubCheckpoint(step: c.step, sha256: c.sha256, bytes: c.bytes, url: url))
             }
             runs.append(HubRun(summary: run, checkpoints: checkpoints))
         }
+
+        // LoRA bases: every published adapter's base archive, recursively, each once.
+        var baseOf: [String: String] = [:]
+        var basesAdded: [String] = [], basesMissing: [(adapter: String, reference: String)] = []
+        var isPublished = Set(published), examined = Set<String>(), queue = published
+        while !queue.isEmpty {
+            let sha = queue.removeFirst()
+            guard examined.insert(sha).inserted, let reference = try adapterBaseReference(store: store, sha256: sha) else { continue }
+            let hex = reference.hasPrefix("sha256:") ? String(reference.dropFirst("sha256:".count)) : nil
+            guard let hex, (try? BlobStore.validate(sha256: hex)) != nil, try store.blobs.contains(sha256: hex) else {
+                basesMissing.append((sha, reference))
+                continue
+            }
+            baseOf[sha] = hex
+            if isPublished.insert(hex).inserted {
+                try copyBlob(store: store, sha256: hex, to: dir + "/" + HubPath.blob(hex))
+                basesAdded.append(hex)
+                queue.append(hex)
+            }
+        }
+        for r in runs.indices {
+            for c in runs[r].checkpoints.indices {
+                let sha = runs[r].checkpoints[c].sha256
+                // A base that is also a checkpoint of the release is published under its row too.
+                if isPublished.contains(sha) { runs[r].checkpoints[c].url = HubPath.blob(sha) }
+                runs[r].checkpoints[c].base = baseOf[sha]
+            }
+        }
+        var bases: [HubBaseArchive] = []
+        for hex in basesAdded {
+            let bytes = try StreamingSHA256.hash(file: dir + "/" + HubPath.blob(hex)).bytes
+            bases.append(HubBaseArchive(sha256: hex, bytes: bytes, url: HubPath.blob(hex), base: baseOf[hex]))
+        }
         let entry = HubRelease(
             name: name, notes: record.notes, filter: record.filter, created: record.created, rlhubVersion: record.rlhubVersion,
-            schemaVersion: record.schemaVersion, store: HubStoreFile(path: storePath, sha256: storeSHA, bytes: storeBytes), runs: runs)
+            schemaVersion: record.schemaVersion, store: HubStoreFile(path: storePath, sha256: storeSHA, bytes: storeBytes), runs: runs,
+            bases: bases.isEmpty ? nil : bases)
 
         // The new index: this release replaced, the others kept; files are what the releases name.
         index.releases.removeAll { $0.name == name }
@@ -68,17 +122,40 @@ public enum HubPublisher {
         var files: [String: HubFile] = [:]
         for release in index.releases {
             files[release.store.path] = release.store.file
-            for run in release.runs {
-                for c in run.checkpoints {
-                    if let url = c.url { files[url] = HubFile(sha256: c.sha256, bytes: c.bytes) }
-                }
+            for archive in release.publishedArchives.values {
+                files[archive.url] = HubFile(sha256: archive.sha256, bytes: archive.bytes)
             }
         }
         index.files = files
         try index.validate(source: dir + "/" + HubIndex.fileName)
         try AtomicFile.write(try index.encoded(), to: dir + "/" + HubIndex.fileName)
-        return index
+        return Publication(index: index, basesAdded: basesAdded, basesMissing: basesMissing)
     }
+
+    /// The base reference an archive of the store records when it is a LoRA adapter
+    /// (`rlhub_base.json`'s `reference`, else PEFT's `base_model_name_or_path`); nil otherwise.
+    /// Only an adapter's archive is extracted (into a temporary folder); others are only listed.
+    static func adapterBaseReference(store: RunStore, sha256: String) throws -> String? {
+        let archive = try store.blobs.path(sha256: sha256)  // verified when copied; extract verifies again
+        let names = Set(try CheckpointArchive.listEntries(archive: archive).map { $0.path.hasPrefix("./") ? String($0.path.dropFirst(2)) : $0.path })
+        guard names.contains(adapterConfigFile) else { return nil }
+        let temp = NSTemporaryDirectory() + "/rlhub-publish-\(getpid())-\(sha256.prefix(16))"
+        try? FileManager.default.removeItem(atPath: temp)
+        defer { try? FileManager.default.removeItem(atPath: temp) }
+        try store.blobs.extract(sha256: sha256, into: temp)
+        for (file, key) in [(adapterBaseFile, "reference"), (adapterConfigFile, "base_model_name_or_path")] {
+            guard let data = FileManager.default.contents(atPath: temp + "/" + file) else { continue }
+            guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+                  let reference = object[key] as? String, !reference.isEmpty else {
+                throw InputError(file: "sha256:\(sha256)/\(file)", field: key, message: "missing or not a string")
+            }
+            return reference
+        }
+        return nil
+    }
+
+    /// The files of a LoRA checkpoint that name its base (see `LoRACheckpoint` in LM).
+    static let adapterConfigFile = "adapter_config.json", adapterBaseFile = "rlhub_base.json"
 
     /// The index of the hub folder `dir`, or nil when it has none yet.
     public static func readIndex(_ dir: String) throws -> HubIndex? {

@@ -128,13 +128,19 @@ public struct HubPuller: Sendable {
         return summary
     }
 
-    /// The releases to import and the archives to fetch for `request`.
+    /// The releases to import and the archives to fetch for `request`: the archives it names and,
+    /// for LoRA adapters, the base archives the release publishes for them (recursively, once).
     func select(_ request: PullRequest, in index: HubIndex) throws -> ([HubRelease], [HubCheckpoint]) {
         let where_ = source.description
         var releases = index.releases
         if let name = request.release { releases = [try index.release(name, in: where_)] }
         guard !releases.isEmpty else { throw InputError(file: where_, message: "the hub has no release") }
         func published(_ runs: [HubRun]) -> [HubCheckpoint] { runs.flatMap { $0.checkpoints.filter { $0.url != nil } } }
+        /// `archives` of `release` with their bases, as rows to fetch.
+        func withBases(_ archives: [HubCheckpoint], of release: HubRelease) -> [HubCheckpoint] {
+            release.withBases(archives.map { HubBaseArchive(sha256: $0.sha256, bytes: $0.bytes, url: $0.url!, base: $0.base) })
+                .map { HubCheckpoint(step: 0, sha256: $0.sha256, bytes: $0.bytes, url: $0.url, base: $0.base) }
+        }
         if let sha = request.checkpoint {
             try BlobStore.validate(sha256: sha)
             for release in releases {
@@ -143,7 +149,7 @@ public struct HubPuller: Sendable {
                         guard c.url != nil else {
                             throw InputError(file: where_, field: "checkpoint", message: "\(sha.prefix(16))… of run \(run.id) was not published in \(release.name) (only its metadata was)")
                         }
-                        return ([release], [c])
+                        return ([release], withBases([c], of: release))
                     }
                 }
             }
@@ -161,11 +167,11 @@ public struct HubPuller: Sendable {
             guard !archives.isEmpty || request.metadataOnly else {
                 throw InputError(file: where_, field: "run", message: "run \(run.id)'s checkpoints were not published in \(release.name) (pull with --metadata-only for its curves and scores)")
             }
-            return ([release], request.metadataOnly ? [] : archives)
+            return ([release], request.metadataOnly ? [] : withBases(archives, of: release))
         }
         if request.metadataOnly { return (releases, []) }
         var seen = Set<String>()
-        return (releases, published(releases.flatMap(\.runs)).filter { seen.insert($0.sha256).inserted })
+        return (releases, releases.flatMap { withBases(published($0.runs), of: $0) }.filter { seen.insert($0.sha256).inserted })
     }
 
     /// Downloads `path` into `cacheRoot/HEX.partial` (resuming one left by an earlier attempt or

@@ -103,8 +103,10 @@ public struct HubPusher: Sendable {
         let index = try HubPublisher.publish(store: store, release: release, to: temp)
         let entry = try index.release(release, in: temp)
         var files = [entry.store.path]
+        // The checkpoints, in the index's order, then the LoRA bases they bring.
         var seen = Set<String>()
         for run in entry.runs { for c in run.checkpoints { if let url = c.url, seen.insert(url).inserted { files.append(url) } } }
+        for base in entry.bases ?? [] where seen.insert(base.url).inserted { files.append(base.url) }
 
         var summary = PushSummary()
         for path in files {

@@ -126,9 +126,7 @@ struct PushReceiverMiddleware<Context: RequestContext>: RouterMiddleware {
 
         // Only this release, and every file it names: staged and intact, or (an archive) already here.
         var files: [String: HubFile] = [entry.store.path: HubFile(sha256: entry.store.sha256, bytes: entry.store.bytes)]
-        for run in entry.runs {
-            for c in run.checkpoints { if let url = c.url { files[url] = HubFile(sha256: c.sha256, bytes: c.bytes) } }
-        }
+        for archive in entry.publishedArchives.values { files[archive.url] = HubFile(sha256: archive.sha256, bytes: archive.bytes) }  // checkpoints and LoRA bases
         for (path, file) in files.sorted(by: { $0.key < $1.key }) {
             let staged = staging + "/" + path
             if FileManager.default.fileExists(atPath: staged) {

@@ -37,11 +37,13 @@ func openExistingStore(_ dir: String, flag: String) throws -> RunStore {
 func loadModel(_ ref: String, seed: UInt64, store: StoreOptions) throws -> LoadedModel {
     let storeRefs = ["run:", "sha256:", "cell:", "hub:"]
     var resolver: ModelResolver?  // the store is opened only when a reference needs it
-    func resolve(_ r: String) throws -> String {
-        guard storeRefs.contains(where: r.hasPrefix) || r.hasSuffix(".tar.zst") else { return r }
-        let opened = try resolver ?? ModelResolver(store: try store.open(create: r.hasSuffix(".tar.zst")))
-        resolver = opened
-        return try opened.resolve(r)
+    func opened(for r: String) throws -> ModelResolver? {
+        guard storeRefs.contains(where: r.hasPrefix) || r.hasSuffix(".tar.zst") else { return nil }
+        let made = try resolver ?? ModelResolver(store: try store.open(create: r.hasSuffix(".tar.zst")))
+        resolver = made
+        return made
     }
-    return try ModelLoader.load(try resolve(ref), seed: seed, resolveBase: resolve)
+    func resolve(_ r: String) throws -> String { try opened(for: r)?.resolve(r) ?? r }
+    func resolveBase(_ r: String) throws -> String { try opened(for: r)?.resolveBase(r) ?? r }
+    return try ModelLoader.load(try resolve(ref), seed: seed, resolveBase: resolveBase)
 }

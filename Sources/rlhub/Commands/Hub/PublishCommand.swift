@@ -11,7 +11,8 @@ struct PublishCommand: ParsableCommand {
         abstract: "Write a release as a static hub folder (index.json, the release's store, checkpoint archives).",
         discussion: """
             The folder can be served by any web server or object store and pulled with `rlhub pull`. Other releases \
-            already published in it stay. Example:
+            already published in it stay. A published LoRA adapter brings its base checkpoint archive (each base once), also when \
+            --checkpoints leaves the base's run out. Example:
               rlhub release create baselines-v1 --where "experiment = 'baseline'"
               rlhub publish baselines-v1 --to baselines --checkpoints "seed = 0"
             """)
@@ -29,10 +30,14 @@ struct PublishCommand: ParsableCommand {
             let inRelease = Set(try store.release(release).runs)
             selected = Set(try store.runs(RunQuery(filter: filter)).map(\.id)).intersection(inRelease)
         }
-        let index = try HubPublisher.publish(store: store, release: release, to: to, checkpointRuns: selected)
+        let result = try HubPublisher.publication(store: store, release: release, to: to, checkpointRuns: selected)
+        let index = result.index
         let entry = try index.release(release, in: to)
         let archives = entry.runs.flatMap(\.checkpoints).filter { $0.url != nil }
         let bytes = index.files.values.reduce(Int64(0)) { $0 + $1.bytes }
-        print("published \(release) to \(to): \(entry.runs.count) runs, \(archives.count) checkpoint archives; hub holds \(index.releases.count) release(s), \(formatBytes(bytes))")
+        print("published \(release) to \(to): \(entry.runs.count) runs, \(archives.count) checkpoint archives, \(result.basesAdded.count) LoRA base archive(s) added; hub holds \(index.releases.count) release(s), \(formatBytes(bytes))")
+        for (adapter, reference) in result.basesMissing {
+            print("note: adapter sha256:\(adapter.prefix(16))… has base \(reference), which is not an archive of this store: published without it (users provide that base)")
+        }
     }
 }
