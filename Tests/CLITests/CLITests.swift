@@ -20,11 +20,7 @@ func rlhub(arguments args: [String], environment: [String: String] = [:]) throws
     try runProcess(try rlhubBinary, args, environment: environment)
 }
 
-func tempDir() -> String {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("rlhub-cli-\(UUID().uuidString)")
-    try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url.path
-}
+func tempDir() -> String { makeTemporaryFolder(prefix: "rlhub-cli") }
 
 /// A bad-input run: exit 2 and exactly one line on stderr containing all of `parts`.
 func expectBadInput(_ r: (status: Int32, out: String, err: String), _ parts: [String], sourceLocation: SourceLocation = #_sourceLocation) {

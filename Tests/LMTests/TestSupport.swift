@@ -2,6 +2,7 @@
 import Foundation
 import LM
 import Tensor
+import TestSupport
 import Testing
 
 /// A small config for exhaustive checks: 2 layers, GQA 4/2, vocab 23.
@@ -14,9 +15,7 @@ func microConfig(tied: Bool = true) -> LlamaConfig {
 
 /// A fresh temporary folder.
 func temporaryFolder(_ name: String = "rlhub-test") -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString)")
-    try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
+    URL(fileURLWithPath: makeTemporaryFolder(prefix: name))
 }
 
 /// Array equality outside `#expect`: a failing `#expect(a == b)` on million-element arrays makes

@@ -1,26 +1,11 @@
 import Foundation
 import GRDB
 import RLHubCore
-import Synchronization
+import TestSupport
 import Testing
 @_spi(StoreInternals) import Store
 
-/// Folders made by ``temporaryFolder(_:)``; removed when the test process exits, so test runs do
-/// not leave stores behind in the temporary directory.
-private let createdFolders = Mutex<[String]>([])
-private let removeCreatedFoldersAtExit: Void = {
-    atexit {
-        for path in createdFolders.withLock({ $0 }) { try? FileManager.default.removeItem(atPath: path) }
-    }
-}()
-
-func temporaryFolder(_ name: String) -> String {
-    _ = removeCreatedFoldersAtExit
-    let path = NSTemporaryDirectory() + "rlhub-store-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    createdFolders.withLock { $0.append(path) }
-    return path
-}
+func temporaryFolder(_ name: String) -> String { makeTemporaryFolder(prefix: "rlhub-store-\(name)") }
 
 func sampleRun(seed: Int = 0, algo: String = "grpo", experiment: String? = nil) -> NewRun {
     NewRun(experiment: experiment, cell: "\(algo)-add-\(seed)", algo: algo, task: "add:digits=2", model: "preset:tiny", seed: seed,
