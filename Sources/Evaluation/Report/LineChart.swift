@@ -121,13 +121,18 @@ public enum ReportCharts {
     /// One task's learning curves: mean per algorithm with its confidence band.
     public static func learningCurves(_ panel: LearningCurvePanel, palette: Palette,
                                       width: Double = 520) -> String {
+        curves(panel, palette: palette, width: width, accessibleTitle: "Learning curves: \(panel.task)")
+    }
+
+    /// A panel's series as a line chart with bands, the y axis fitted to the data.
+    static func curves(_ panel: LearningCurvePanel, palette: Palette, width: Double, accessibleTitle: String) -> String {
         let chart = LineChart(
             title: panel.task, xLabel: panel.xLabel, yLabel: panel.yLabel,
             series: panel.series.map { s in
                 LineSeries(name: s.label, points: s.points.map { ($0.x, $0.mean, $0.low, $0.high) })
             },
             yRange: nil, width: width)
-        return chart.render(palette: palette, accessibleTitle: "Learning curves: \(panel.task)")
+        return chart.render(palette: palette, accessibleTitle: accessibleTitle)
     }
 
     /// The performance profile: fraction of runs with score above τ, with bands, on a 0…1 axis.

@@ -21,12 +21,6 @@ extension ReportCharts {
     /// One task's panel of a training metric: the mean per algorithm with its band, the y axis
     /// fitted to the data (not 0…1).
     public static func trainingMetric(_ panel: LearningCurvePanel, palette: Palette, width: Double = 520) -> String {
-        let chart = LineChart(
-            title: panel.task, xLabel: panel.xLabel, yLabel: panel.yLabel,
-            series: panel.series.map { s in
-                LineSeries(name: s.label, points: s.points.map { ($0.x, $0.mean, $0.low, $0.high) })
-            },
-            yRange: nil, width: width)
-        return chart.render(palette: palette, accessibleTitle: "\(panel.yLabel) over training: \(panel.task)")
+        curves(panel, palette: palette, width: width, accessibleTitle: "\(panel.yLabel) over training: \(panel.task)")
     }
 }
