@@ -78,7 +78,7 @@ public enum HubPublisher {
 
         // LoRA bases: every published adapter's base archive, recursively, each once.
         var baseOf: [String: String] = [:]
-        var basesAdded: [String] = [], basesMissing: [(adapter: String, reference: String)] = []
+        var basesAdded: [String] = [], baseBytes: [String: Int64] = [:], basesMissing: [(adapter: String, reference: String)] = []
         var isPublished = Set(published), examined = Set<String>(), queue = published
         while !queue.isEmpty {
             let sha = queue.removeFirst()
@@ -90,7 +90,7 @@ public enum HubPublisher {
             }
             baseOf[sha] = hex
             if isPublished.insert(hex).inserted {
-                try copyBlob(store: store, sha256: hex, to: dir + "/" + HubPath.blob(hex))
+                baseBytes[hex] = try copyBlob(store: store, sha256: hex, to: dir + "/" + HubPath.blob(hex))
                 basesAdded.append(hex)
                 queue.append(hex)
             }
@@ -103,11 +103,7 @@ public enum HubPublisher {
                 runs[r].checkpoints[c].base = baseOf[sha]
             }
         }
-        var bases: [HubBaseArchive] = []
-        for hex in basesAdded {
-            let bytes = try StreamingSHA256.hash(file: dir + "/" + HubPath.blob(hex)).bytes
-            bases.append(HubBaseArchive(sha256: hex, bytes: bytes, url: HubPath.blob(hex), base: baseOf[hex]))
-        }
+        let bases = basesAdded.map { HubBaseArchive(sha256: $0, bytes: baseBytes[$0]!, url: HubPath.blob($0), base: baseOf[$0]) }
         let entry = HubRelease(
             name: name, notes: record.notes, filter: record.filter, created: record.created, rlhubVersion: record.rlhubVersion,
             schemaVersion: record.schemaVersion, store: HubStoreFile(path: storePath, sha256: storeSHA, bytes: storeBytes), runs: runs,
@@ -133,29 +129,23 @@ public enum HubPublisher {
     }
 
     /// The base reference an archive of the store records when it is a LoRA adapter
-    /// (`rlhub_base.json`'s `reference`, else PEFT's `base_model_name_or_path`); nil otherwise.
-    /// Only an adapter's archive is extracted (into a temporary folder); others are only listed.
+    /// (``AdapterFolder/base(of:)``); nil otherwise. Only an adapter's archive is extracted (into a
+    /// temporary folder); others are only listed.
     static func adapterBaseReference(store: RunStore, sha256: String) throws -> String? {
         let archive = try store.blobs.path(sha256: sha256)  // verified when copied; extract verifies again
         let names = Set(try CheckpointArchive.listEntries(archive: archive).map { $0.path.hasPrefix("./") ? String($0.path.dropFirst(2)) : $0.path })
-        guard names.contains(adapterConfigFile) else { return nil }
+        guard names.contains(AdapterFolder.configFile) else { return nil }
         let temp = NSTemporaryDirectory() + "/rlhub-publish-\(getpid())-\(sha256.prefix(16))"
         try? FileManager.default.removeItem(atPath: temp)
         defer { try? FileManager.default.removeItem(atPath: temp) }
         try store.blobs.extract(sha256: sha256, into: temp)
-        for (file, key) in [(adapterBaseFile, "reference"), (adapterConfigFile, "base_model_name_or_path")] {
-            guard let data = FileManager.default.contents(atPath: temp + "/" + file) else { continue }
-            guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-                  let reference = object[key] as? String, !reference.isEmpty else {
-                throw InputError(file: "sha256:\(sha256)/\(file)", field: key, message: "missing or not a string")
-            }
-            return reference
+        do {
+            return try AdapterFolder.base(of: temp).reference
+        } catch {
+            // Name the archive, not the temporary folder it was read from.
+            throw InputError(file: "sha256:\(sha256)/" + (error.file as NSString).lastPathComponent, field: error.field, message: error.message)
         }
-        return nil
     }
-
-    /// The files of a LoRA checkpoint that name its base (see `LoRACheckpoint` in LM).
-    static let adapterConfigFile = "adapter_config.json", adapterBaseFile = "rlhub_base.json"
 
     /// The index of the hub folder `dir`, or nil when it has none yet.
     public static func readIndex(_ dir: String) throws -> HubIndex? {
@@ -165,17 +155,25 @@ public enum HubPublisher {
     }
 
     /// Copies a verified archive of the store to `target` (kept when already there and intact).
-    static func copyBlob(store: RunStore, sha256: String, to target: String) throws {
-        if FileManager.default.fileExists(atPath: target), (try? StreamingSHA256.hash(file: target).sha256) == sha256 { return }
+    /// Copies the store's archive `sha256` to `target` (kept when already there); returns its bytes.
+    @discardableResult
+    static func copyBlob(store: RunStore, sha256: String, to target: String) throws -> Int64 {
+        if FileManager.default.fileExists(atPath: target), let there = try? StreamingSHA256.hash(file: target), there.sha256 == sha256 {
+            return there.bytes
+        }
         let source = try store.blobs.verifiedPath(sha256: sha256)
+        var bytes: Int64 = 0
         try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try AtomicFile.replace(target) { temp in
             do { try FileManager.default.copyItem(atPath: source, toPath: temp) } catch {
                 throw InputError(file: target, message: "cannot copy the archive: \(error.localizedDescription)")
             }
-            guard try StreamingSHA256.hash(file: temp).sha256 == sha256 else {
+            let copied = try StreamingSHA256.hash(file: temp)
+            guard copied.sha256 == sha256 else {
                 throw InputError(file: source, message: "archive changed while it was copied")
             }
+            bytes = copied.bytes
         }
+        return bytes
     }
 }

@@ -13,9 +13,9 @@ import Tensor
 
 /// Reads and writes LoRA adapter folders.
 public enum LoRACheckpoint {
-    public static let configFile = "adapter_config.json"
+    public static let configFile = AdapterFolder.configFile
     public static let weightsFile = "adapter_model.safetensors"
-    public static let baseFile = "rlhub_base.json"
+    public static let baseFile = AdapterFolder.baseFile
 
     /// Whether `folder` holds an adapter (PEFT's `adapter_config.json`).
     public static func isAdapterFolder(_ folder: String) -> Bool {
@@ -58,25 +58,10 @@ public enum LoRACheckpoint {
         try SafetensorsWriter.write(tensors, metadata: ["format": "pt"], to: dir + "/" + weightsFile)
     }
 
-    /// The adapter folder's base reference (``baseFile``'s, else PEFT's `base_model_name_or_path`)
-    /// and the base's parameter hash when recorded.
+    /// The adapter folder's base reference and the base's parameter hash when recorded
+    /// (``AdapterFolder/base(of:)``).
     public static func base(of folder: String) throws(InputError) -> (reference: String, sha256: String?) {
-        let basePath = folder + "/" + baseFile
-        if FileManager.default.fileExists(atPath: basePath) {
-            let obj = try readObject(basePath)
-            guard let ref = obj["reference"] as? String, !ref.isEmpty else {
-                throw InputError(file: basePath, field: "reference", message: "missing or not a string")
-            }
-            guard let hash = obj["sha256"] as? String, hash.count == 64, hash.allSatisfy(\.isHexDigit) else {
-                throw InputError(file: basePath, field: "sha256", message: "missing or not 64 hex digits")
-            }
-            return (ref, hash)
-        }
-        let configPath = folder + "/" + configFile
-        guard let ref = try readObject(configPath)["base_model_name_or_path"] as? String, !ref.isEmpty else {
-            throw InputError(file: configPath, field: "base_model_name_or_path", message: "missing or not a string")
-        }
-        return (ref, nil)
+        try AdapterFolder.base(of: folder)
     }
 
     /// Reads the adapter folder's configuration, checked against what rlhub implements.
@@ -167,13 +152,7 @@ public enum LoRACheckpoint {
     }
 
     private static func readObject(_ path: String) throws(InputError) -> [String: Any] {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw InputError(file: path, message: "missing or unreadable")
-        }
-        guard let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            throw InputError(file: path, message: "not a JSON object")
-        }
-        return obj
+        try AdapterFolder.readObject(path)
     }
 
     /// Writes an adapted model for PEFT: `out/base` (the base, Hugging Face layout) and `out/adapter`
